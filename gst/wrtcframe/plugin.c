@@ -1,0 +1,25 @@
+/* gst-wrtcframe
+ * Copyright (C) 2026 gst-wrtcframe authors
+ * SPDX-License-Identifier: LGPL-2.0-or-later
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstwrtcframeelements.h"
+
+static gboolean
+plugin_init (GstPlugin * plugin)
+{
+  gboolean ret = FALSE;
+
+  ret |= GST_ELEMENT_REGISTER (framemux, plugin);
+  ret |= GST_ELEMENT_REGISTER (framedemux, plugin);
+
+  return ret;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, wrtcframe,
+    "Multiplex many byte streams over one WebRTC data channel",
+    plugin_init, VERSION, GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)
