@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything needed to build, test, benchmark and demo gst-wrtcframe
+# on Debian bookworm. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential meson ninja-build pkg-config python3
+  libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad
+)
+
+# Skip apt entirely when everything is already there (fast re-runs).
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
