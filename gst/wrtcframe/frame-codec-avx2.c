@@ -28,14 +28,6 @@ avx2_read_header (const guint8 * src, WrtcFrameHeader * header)
   avx2_read_header_inline (src, header);
 }
 
-static WrtcFrameStatus
-avx2_parse (const guint8 * data, gsize size, guint32 max_length,
-    WrtcFrameHeader * header)
-{
-  return wrtc_frame_parse_with (data, size, max_length, header,
-      avx2_read_header_inline);
-}
-
 static inline guint
 avx2_mask32 (const guint8 * p, __m256i semi)
 {
@@ -88,6 +80,5 @@ avx2_find_terminator (const guint8 * data, gsize size)
 
 const WrtcFrameKernels wrtc_frame_kernels_avx2 = {
   avx2_read_header,
-  avx2_parse,
   avx2_find_terminator,
 };

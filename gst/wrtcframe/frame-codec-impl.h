@@ -7,9 +7,13 @@
  * Each ISA lives in its own file, compiled with its own -m flags, so the
  * rest of the code never needs more than the baseline instruction set.
  *
- * parse is a kernel of its own (not just read_header) so that each ISA file
- * gets a copy with its header decoder inlined: one indirect call per frame
- * instead of two. The frame logic itself is written once, below. */
+ * wrtc_frame_parse () is deliberately not dispatched: it decodes with
+ * scalar bswap loads. In a parse loop the next frame's position depends on
+ * this frame's length, so the loop is latency-bound, and the vector path
+ * (vector load, shuffle, store, reload through memory or a vector-to-GPR
+ * move) measured 1.5-2x slower per frame than load + bswap on x86-64
+ * (see wrtcframe-bench). The SIMD decoders serve wrtc_frame_read_header (),
+ * which has no such chain. */
 
 #ifndef __WRTC_FRAME_CODEC_IMPL_H__
 #define __WRTC_FRAME_CODEC_IMPL_H__
@@ -21,8 +25,6 @@ G_BEGIN_DECLS
 typedef struct
 {
   void  (*read_header)     (const guint8 * src, WrtcFrameHeader * header);
-  WrtcFrameStatus (*parse) (const guint8 * data, gsize size,
-                            guint32 max_length, WrtcFrameHeader * header);
   gsize (*find_terminator) (const guint8 * data, gsize size);
 } WrtcFrameKernels;
 
@@ -43,28 +45,6 @@ G_GNUC_INTERNAL extern const WrtcFrameKernels wrtc_frame_kernels_avx2;
 #if defined (WRTC_FRAME_HAVE_NEON)
 G_GNUC_INTERNAL extern const WrtcFrameKernels wrtc_frame_kernels_neon;
 #endif
-
-/* The parse rule of wire-format.md, shared by every ISA. @read_header is a
- * static inline function of the including file, so it is inlined here. */
-static inline WrtcFrameStatus
-wrtc_frame_parse_with (const guint8 * data, gsize size, guint32 max_length,
-    WrtcFrameHeader * header,
-    void (*read_header) (const guint8 *, WrtcFrameHeader *))
-{
-  if (G_UNLIKELY (size < WRTC_FRAME_HEADER_SIZE))
-    return WRTC_FRAME_NEED_MORE;
-  read_header (data, header);
-  if (G_UNLIKELY (header->length > max_length))
-    return WRTC_FRAME_TOO_LONG;
-  /* size - 16 > length <=> the terminator byte is buffered; written this way
-   * round so nothing can overflow, even with a 32-bit gsize. */
-  if (G_UNLIKELY (size - WRTC_FRAME_HEADER_SIZE <= header->length))
-    return WRTC_FRAME_NEED_MORE;
-  if (G_UNLIKELY (data[WRTC_FRAME_HEADER_SIZE + (gsize) header->length] !=
-          WRTC_FRAME_TERMINATOR))
-    return WRTC_FRAME_BAD_TERMINATOR;
-  return WRTC_FRAME_OK;
-}
 
 G_END_DECLS
 

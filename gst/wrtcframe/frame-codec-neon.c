@@ -28,14 +28,6 @@ neon_read_header (const guint8 * src, WrtcFrameHeader * header)
   neon_read_header_inline (src, header);
 }
 
-static WrtcFrameStatus
-neon_parse (const guint8 * data, gsize size, guint32 max_length,
-    WrtcFrameHeader * header)
-{
-  return wrtc_frame_parse_with (data, size, max_length, header,
-      neon_read_header_inline);
-}
-
 /* NEON has no movemask: narrow the 0x00/0xff compare result by 4 bits per
  * byte (shrn), which leaves a 64-bit mask with a nibble per input byte. */
 static inline guint64
@@ -77,6 +69,5 @@ neon_find_terminator (const guint8 * data, gsize size)
 
 const WrtcFrameKernels wrtc_frame_kernels_neon = {
   neon_read_header,
-  neon_parse,
   neon_find_terminator,
 };

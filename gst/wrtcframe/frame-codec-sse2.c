@@ -13,14 +13,6 @@ sse2_read_header (const guint8 * src, WrtcFrameHeader * header)
   x86_sse2_read_header (src, header);
 }
 
-static WrtcFrameStatus
-sse2_parse (const guint8 * data, gsize size, guint32 max_length,
-    WrtcFrameHeader * header)
-{
-  return wrtc_frame_parse_with (data, size, max_length, header,
-      x86_sse2_read_header);
-}
-
 /* 64 bytes per iteration: four compares OR-ed together, one branch.
  * Not static: the SSSE3 set reuses it (SSSE3 adds nothing to a scan). */
 gsize
@@ -57,6 +49,5 @@ wrtc_frame_sse2_find_terminator (const guint8 * data, gsize size)
 
 const WrtcFrameKernels wrtc_frame_kernels_sse2 = {
   sse2_read_header,
-  sse2_parse,
   wrtc_frame_sse2_find_terminator,
 };

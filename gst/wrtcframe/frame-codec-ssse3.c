@@ -28,16 +28,7 @@ ssse3_read_header (const guint8 * src, WrtcFrameHeader * header)
   ssse3_read_header_inline (src, header);
 }
 
-static WrtcFrameStatus
-ssse3_parse (const guint8 * data, gsize size, guint32 max_length,
-    WrtcFrameHeader * header)
-{
-  return wrtc_frame_parse_with (data, size, max_length, header,
-      ssse3_read_header_inline);
-}
-
 const WrtcFrameKernels wrtc_frame_kernels_ssse3 = {
   ssse3_read_header,
-  ssse3_parse,
   wrtc_frame_sse2_find_terminator,
 };

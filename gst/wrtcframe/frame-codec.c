@@ -61,12 +61,28 @@ scalar_read_header (const guint8 * src, WrtcFrameHeader * header)
   scalar_read_header_inline (src, header);
 }
 
-static WrtcFrameStatus
-scalar_parse (const guint8 * data, gsize size, guint32 max_length,
+/* The parse rule of wire-format.md. Not dispatched: see
+ * frame-codec-impl.h for why the scalar decode is the fast one here. */
+static inline WrtcFrameStatus
+parse_inline (const guint8 * data, gsize size, guint32 max_length,
     WrtcFrameHeader * header)
 {
-  return wrtc_frame_parse_with (data, size, max_length, header,
-      scalar_read_header_inline);
+  guint32 length;
+
+  if (G_UNLIKELY (size < WRTC_FRAME_HEADER_SIZE))
+    return WRTC_FRAME_NEED_MORE;
+  scalar_read_header_inline (data, header);
+  length = header->length;
+  if (G_UNLIKELY (length > max_length))
+    return WRTC_FRAME_TOO_LONG;
+  /* size - 16 > length <=> the terminator byte is buffered; written this way
+   * round so nothing can overflow, even with a 32-bit gsize. */
+  if (G_UNLIKELY (size - WRTC_FRAME_HEADER_SIZE <= length))
+    return WRTC_FRAME_NEED_MORE;
+  if (G_UNLIKELY (data[WRTC_FRAME_HEADER_SIZE + (gsize) length] !=
+          WRTC_FRAME_TERMINATOR))
+    return WRTC_FRAME_BAD_TERMINATOR;
+  return WRTC_FRAME_OK;
 }
 
 /* A plain byte loop on purpose (not memchr, which glibc vectorises): this is
@@ -85,7 +101,6 @@ scalar_find_terminator (const guint8 * data, gsize size)
 
 const WrtcFrameKernels wrtc_frame_kernels_scalar = {
   scalar_read_header,
-  scalar_parse,
   scalar_find_terminator,
 };
 
@@ -113,14 +128,6 @@ lazy_read_header (const guint8 * src, WrtcFrameHeader * header)
   get_kernels ()->read_header (src, header);
 }
 
-static WrtcFrameStatus
-lazy_parse (const guint8 * data, gsize size, guint32 max_length,
-    WrtcFrameHeader * header)
-{
-  ensure_init ();
-  return get_kernels ()->parse (data, size, max_length, header);
-}
-
 static gsize
 lazy_find_terminator (const guint8 * data, gsize size)
 {
@@ -130,7 +137,6 @@ lazy_find_terminator (const guint8 * data, gsize size)
 
 static const WrtcFrameKernels kernels_lazy = {
   lazy_read_header,
-  lazy_parse,
   lazy_find_terminator,
 };
 
@@ -342,7 +348,7 @@ WrtcFrameStatus
 wrtc_frame_parse (const guint8 * data, gsize size, guint32 max_length,
     WrtcFrameHeader * header)
 {
-  return get_kernels ()->parse (data, size, max_length, header);
+  return parse_inline (data, size, max_length, header);
 }
 
 gsize
@@ -361,12 +367,12 @@ typedef enum
 /* Checks the frame at @pos alone: length within bounds and terminator.
  * O(1): only the header and the terminator byte are read. */
 static inline Candidate
-check_frame (const WrtcFrameKernels * k, const guint8 * data, gsize size,
-    gsize pos, guint32 max_length, gsize * next)
+check_frame (const guint8 * data, gsize size, gsize pos, guint32 max_length,
+    gsize * next)
 {
   WrtcFrameHeader h;
 
-  switch (k->parse (data + pos, size - pos, max_length, &h)) {
+  switch (parse_inline (data + pos, size - pos, max_length, &h)) {
     case WRTC_FRAME_OK:
       *next = pos + WRTC_FRAME_OVERHEAD + h.length;
       return CANDIDATE_GOOD;
@@ -400,7 +406,7 @@ wrtc_frame_find_sync (const guint8 * data, gsize size, guint32 max_length,
     cand = pos + 1;
     pos = cand;
 
-    switch (check_frame (k, data, size, cand, max_length, &next)) {
+    switch (check_frame (data, size, cand, max_length, &next)) {
       case CANDIDATE_BAD:
         continue;
       case CANDIDATE_UNCHECKED:
@@ -412,7 +418,7 @@ wrtc_frame_find_sync (const guint8 * data, gsize size, guint32 max_length,
     }
 
     /* The frame checks out; its successor must not contradict it. */
-    if (check_frame (k, data, size, next, max_length, &next) != CANDIDATE_BAD) {
+    if (check_frame (data, size, next, max_length, &next) != CANDIDATE_BAD) {
       *offset = cand;
       return WRTC_FRAME_SYNC_FOUND;
     }
