@@ -332,7 +332,7 @@ bench_codec_run (int argc, char **argv)
 {
   ImplResult results[WRTC_FRAME_IMPL_NEON + 1];
   gboolean ran[WRTC_FRAME_IMPL_NEON + 1] = { FALSE, };
-  WrtcFrameImpl impl, best;
+  WrtcFrameImpl impl, best, initial;
   GRand *rand;
   gsize i;
   int a;
@@ -349,10 +349,13 @@ bench_codec_run (int argc, char **argv)
 
   printf ("== codec benchmark ==\n");
   print_cpu ();
+  initial = wrtc_frame_get_impl ();
   wrtc_frame_set_impl (WRTC_FRAME_IMPL_AUTO);
   best = wrtc_frame_get_impl ();
-  printf ("auto-selected implementation: %s; reference figures: "
-      "wire-format.md (ARM64 macOS)\n", wrtc_frame_impl_name (best));
+  printf ("implementation at init (WRTC_FRAME_IMPL or auto): %s; best "
+      "supported: %s\n", wrtc_frame_impl_name (initial),
+      wrtc_frame_impl_name (best));
+  printf ("reference figures: wire-format.md (ARM64 macOS, Rust)\n");
   printf ("median of %u samples of >= %.0f ms; ns per frame; "
       "\"x faster\" = reference / measured\n\n", n_samples, sample_ns / 1e6);
 
@@ -399,7 +402,7 @@ bench_codec_run (int argc, char **argv)
       printf (" %s %.2fx", reference[k].label, s->parse[k] / v->parse[k]);
     printf (")\n");
   }
-  wrtc_frame_set_impl (WRTC_FRAME_IMPL_AUTO);
+  wrtc_frame_set_impl (initial);
   g_free (scan_buf);
   g_free (sync_buf);
   g_free (hdr_buf);
