@@ -490,10 +490,10 @@ GST_START_TEST (test_find_terminator)
     guint8 *pattern = random_bytes (rand, size, FALSE);
 
     for (align = 0; align < 64; align++) {
-      guint8 *mem = g_malloc (align + size + 1);
+      guint8 *mem = g_malloc (MAX (align + size, 1));
       guint8 *buf = mem + align;
 
-      /* the allocation ends right after @buf, except for size 0 */
+      /* the allocation ends right after @buf */
       memcpy (buf, pattern, size);
       EXPECT_EQ (wrtc_frame_find_terminator (buf, size),
           size);
@@ -859,7 +859,7 @@ random_input (GRand * rand, gsize * size_out, gsize * align_out)
       g_rand_int_range (rand, 0, 5000);
   gsize align = g_rand_int_range (rand, 0, 64), i;
   gint density = densities[g_rand_int_range (rand, 0, 5)];
-  guint8 *mem = g_malloc (align + size + 1);
+  guint8 *mem = g_malloc (MAX (align + size, 1));
   guint8 *buf = mem + align;
 
   for (i = 0; i < size; i++) {
