@@ -188,7 +188,7 @@ bench_pipeline_run (int argc, char **argv)
   gst_init (NULL, NULL);
   if (!plugin_available ())
     return 1;
-  if (argc > 0 && g_strcmp0 (argv[0], "--quick") == 0) {
+  if (argc > 1 && g_strcmp0 (argv[1], "--quick") == 0) {
     reps = 3;
     bytes_per_run /= 8;
   }

@@ -1,0 +1,44 @@
+/* gst-wrtcframe
+ * Copyright (C) 2026 gst-wrtcframe authors
+ * SPDX-License-Identifier: LGPL-2.0-or-later
+ */
+
+/* wrtcframe-bench [codec|pipeline] [options]: runs one benchmark, or both
+ * when no subcommand is given. Not a test: it only measures and prints. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+static void
+usage (const char *prog)
+{
+  fprintf (stderr, "usage: %s [codec|pipeline] [options]\n"
+      "  codec     frame codec ns/frame per implementation\n"
+      "  pipeline  framemux ! framedemux vs gdppay ! gdpdepay\n"
+      "  (none)    both\n", prog);
+}
+
+int
+main (int argc, char **argv)
+{
+  static char codec_name[] = "codec", pipeline_name[] = "pipeline";
+  char *only_codec[] = { codec_name, NULL };
+  char *only_pipeline[] = { pipeline_name, NULL };
+  int ret;
+
+  if (argc < 2) {
+    ret = bench_codec_run (1, only_codec);
+    if (ret == 0)
+      ret = bench_pipeline_run (1, only_pipeline);
+    return ret;
+  }
+  if (strcmp (argv[1], "codec") == 0)
+    return bench_codec_run (argc - 1, argv + 1);
+  if (strcmp (argv[1], "pipeline") == 0)
+    return bench_pipeline_run (argc - 1, argv + 1);
+  usage (argv[0]);
+  return strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ?
+      0 : 2;
+}
