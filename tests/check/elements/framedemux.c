@@ -180,6 +180,7 @@ ctx_new_full (gboolean with_group_id, guint group_id)
   Ctx *ctx = g_new0 (Ctx, 1);
   GstSegment segment;
   GstEvent *ev;
+  GstCaps *caps;
 
   ctx->h = gst_harness_new_with_padnames ("framedemux", "sink", NULL);
   ctx->demux = ctx->h->element;
@@ -196,8 +197,9 @@ ctx_new_full (gboolean with_group_id, guint group_id)
   if (with_group_id)
     gst_event_set_group_id (ev, group_id);
   fail_unless (gst_harness_push_event (ctx->h, ev));
-  fail_unless (gst_harness_push_event (ctx->h,
-          gst_event_new_caps (gst_caps_from_string ("application/x-wrtcframe"))));
+  caps = gst_caps_from_string ("application/x-wrtcframe");
+  fail_unless (gst_harness_push_event (ctx->h, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
   gst_segment_init (&segment, GST_FORMAT_BYTES);
   fail_unless (gst_harness_push_event (ctx->h,
           gst_event_new_segment (&segment)));
@@ -1146,12 +1148,13 @@ GST_START_TEST (test_renegotiation)
 {
   Ctx *ctx = ctx_new ();
   GByteArray *s = g_byte_array_new ();
+  GstCaps *caps;
 
   append_frame (s, 1, TS_MS, (const guint8 *) "renego", 6);
   fail_unless_equals_int (push_bytes (ctx, s->data, 10), GST_FLOW_OK);
-  fail_unless (gst_harness_push_event (ctx->h,
-          gst_event_new_caps (gst_caps_from_string
-              ("application/x-wrtcframe, x=(int)2"))));
+  caps = gst_caps_from_string ("application/x-wrtcframe, x=(int)2");
+  fail_unless (gst_harness_push_event (ctx->h, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
   fail_unless_equals_int (push_bytes (ctx, s->data + 10, s->len - 10),
       GST_FLOW_OK);
   assert_bytes (ctx, 1, (const guint8 *) "renego", 6);
