@@ -53,8 +53,9 @@
  * verifies (length within bounds, terminator in place, and a plausible
  * successor), so a plausible-looking length inside garbage does not swallow
  * the valid frames that follow. Skipped bytes and resynchronisations are
- * counted. At most about max-frame-size + 18 bytes plus one input buffer
- * are held while searching. A stream that ends without a single valid
+ * counted. While searching, at most max-frame-size + 18 bytes are held
+ * between input buffers (up to an eighth more once that window exceeds
+ * 64 KiB: searches are then spaced out to stay linear in time). A stream that ends without a single valid
  * frame, or with valid frames but no data connection, ends with an error
  * instead of a bare EOS, so a pipeline never waits forever.
  *
@@ -148,6 +149,7 @@ struct _GstFrameDemux
   guint64 offset;               /* muxed-stream offset of first unused byte */
   guint64 lost_at;
   guint64 episode_skipped;
+  gsize scanned;                /* adapter bytes at the last fruitless scan */
   gboolean seen_valid;
   gboolean have_group_id;
   guint group_id;
@@ -342,6 +344,7 @@ gst_frame_demux_reset_parser (GstFrameDemux * self)
   gst_adapter_clear (self->adapter);
   self->synced = TRUE;
   self->episode_skipped = 0;
+  self->scanned = 0;
   STAT_SET (self->st_pending, 0);
 }
 
@@ -548,6 +551,7 @@ gst_frame_demux_lose_sync (GstFrameDemux * self, WrtcFrameStatus status,
   self->synced = FALSE;
   self->lost_at = at;
   self->episode_skipped = 0;
+  self->scanned = 0;
   STAT_ADD (self->st_resyncs, 1);
   return TRUE;
 }
@@ -660,10 +664,15 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, guint max)
   return ret;
 }
 
+/* Below this many held bytes every input triggers a new search for sync. */
+#define RESCAN_MIN_WINDOW (64 * 1024)
+
 /* Parses @buf (taken, may be NULL), which continues the adapter contents:
- * walks it when in sync, otherwise searches for sync and walks from there. */
+ * walks it when in sync, otherwise searches for sync and walks from there.
+ * @force: search even if little data came since the last search. */
 static GstFlowReturn
-gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, guint max)
+gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, guint max,
+    gboolean force)
 {
   GstFlowReturn ret = GST_FLOW_OK;
 
@@ -687,13 +696,23 @@ gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, guint max)
     avail = gst_adapter_available (self->adapter);
     if (avail == 0)
       return ret;
+    /* A search rescans the whole window, which an undecidable candidate
+     * (a plausible length inside garbage) can stretch to max-frame-size.
+     * Rescanning that for every small input would be quadratic, so once the
+     * window is large wait until it has grown by an eighth. */
+    if (!force && self->scanned > RESCAN_MIN_WINDOW &&
+        avail - self->scanned < self->scanned / 8)
+      return ret;
     data = gst_adapter_map (self->adapter, avail);
     sync = wrtc_frame_find_sync (data, avail, max, &off);
     gst_adapter_unmap (self->adapter);
     if (off > 0)
       gst_frame_demux_skip (self, off);
-    if (sync == WRTC_FRAME_SYNC_NEED_MORE)
+    if (sync == WRTC_FRAME_SYNC_NEED_MORE) {
+      self->scanned = avail - off;
       return ret;
+    }
+    self->scanned = 0;
 
     GST_INFO_OBJECT (self, "regained sync at byte offset %" G_GUINT64_FORMAT
         ", skipped %" G_GUINT64_FORMAT " bytes since byte offset %"
@@ -767,15 +786,15 @@ gst_frame_demux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
           in_size - used);
     gst_buffer_unref (buf);
 
-    ret = gst_frame_demux_process (self, joined, max);
+    ret = gst_frame_demux_process (self, joined, max, FALSE);
     if (rest != NULL) {
       if (flow_stops (ret))
         gst_buffer_unref (rest);
       else
-        ret = gst_frame_demux_process (self, rest, max);
+        ret = gst_frame_demux_process (self, rest, max, FALSE);
     }
   } else {
-    ret = gst_frame_demux_process (self, buf, max);
+    ret = gst_frame_demux_process (self, buf, max, FALSE);
   }
 
 done:
@@ -788,8 +807,14 @@ done:
 static void
 gst_frame_demux_handle_eos (GstFrameDemux * self)
 {
-  gsize avail = gst_adapter_available (self->adapter);
+  gsize avail;
   gboolean error_posted = FALSE, have_pads;
+
+  /* a search may have been postponed: valid frames may still be held */
+  if (!self->synced)
+    gst_frame_demux_process (self, NULL, g_atomic_int_get
+        (&self->max_frame_size), TRUE);
+  avail = gst_adapter_available (self->adapter);
 
   if (avail > 0) {
     if (!self->synced) {

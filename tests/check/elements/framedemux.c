@@ -1065,6 +1065,68 @@ GST_START_TEST (test_lost_bytes_resync)
 
 GST_END_TEST;
 
+/* A false candidate with a large plausible length, followed by a long run
+ * of garbage, then valid frames, all in small buffers: the search window
+ * grows to about the false length (searches are then spaced out), memory
+ * stays bounded, and every valid frame still comes out, at the latest at
+ * EOS. */
+GST_START_TEST (test_large_false_candidate)
+{
+  Ctx *ctx = ctx_new ();
+  GByteArray *s = g_byte_array_new ();
+  GByteArray *exp = g_byte_array_new ();
+  GRand *rand = g_rand_new_with_seed (77);
+  const guint max = 1024 * 1024, chunk = 4096;
+  guint8 payload[300];
+  gsize pos, garbage_start, garbage_end;
+  guint64 pending_max = 0;
+  guint i;
+
+  g_object_set (ctx->demux, "max-frame-size", max, NULL);
+  memset (payload, 'v', sizeof (payload));
+  append_frame (s, 1, TS_MS, payload, 8);
+  garbage_start = s->len;
+  g_byte_array_append (s, (const guint8 *) "junkjunkjunkjunkjunk", 20);
+  g_byte_array_append (s, (const guint8 *) ";", 1);
+  g_byte_array_set_size (s, s->len + WRTC_FRAME_HEADER_SIZE);
+  wrtc_frame_write_header (s->data + s->len - WRTC_FRAME_HEADER_SIZE, 3, 0,
+      900000);
+  append_random (s, rand, 600000);
+  for (pos = garbage_start + 40; pos < s->len; pos++)
+    if (s->data[pos] == ';')
+      s->data[pos] = ':';
+  s->data[s->len - 1] = ';';
+  garbage_end = s->len;
+  for (i = 0; i < 50; i++) {
+    append_frame (s, 2, TS_MS, payload, 100 + i);
+    g_byte_array_append (exp, payload, 100 + i);
+  }
+
+  for (pos = 0; pos < s->len; pos += chunk) {
+    guint64 pending;
+
+    fail_unless_equals_int (push_bytes (ctx, s->data + pos, MIN (chunk,
+                s->len - pos)), GST_FLOW_OK);
+    pending = stat_u64 (ctx, "bytes-pending");
+    pending_max = MAX (pending_max, pending);
+    fail_unless (pending <= (max + WRTC_FRAME_OVERHEAD + 1) * 9 / 8 + chunk,
+        "%" G_GUINT64_FORMAT " bytes pending", pending);
+  }
+  GST_INFO ("at most %" G_GUINT64_FORMAT " bytes pending", pending_max);
+  fail_unless (gst_harness_push_event (ctx->h, gst_event_new_eos ()));
+  assert_bytes (ctx, 1, payload, 8);
+  assert_bytes (ctx, 2, exp->data, exp->len);
+  fail_unless_equals_uint64 (stat_u64 (ctx, "bytes-skipped"),
+      garbage_end - garbage_start);
+  fail_unless_equals_uint64 (stat_u64 (ctx, "resyncs"), 1);
+  g_rand_free (rand);
+  g_byte_array_unref (s);
+  g_byte_array_unref (exp);
+  ctx_free (ctx);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_empty_stream)
 {
   Ctx *ctx = ctx_new ();
@@ -1278,6 +1340,7 @@ framedemux_suite (void)
   tcase_add_test (tc, test_bad_terminator_error);
   tcase_add_test (tc, test_truncated_at_eos);
   tcase_add_loop_test (tc, test_garbage_only, 0, G_N_ELEMENTS (garbage_seeds));
+  tcase_add_test (tc, test_large_false_candidate);
   tcase_add_test (tc, test_empty_stream);
   tcase_add_test (tc, test_flush_mid_frame);
   tcase_add_test (tc, test_eos_all_pads);
