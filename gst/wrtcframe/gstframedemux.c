@@ -1,27 +1,1056 @@
-/* placeholder: replaced by the real element */
+/* gst-wrtcframe
+ * Copyright (C) 2026 gst-wrtcframe authors
+ * SPDX-License-Identifier: LGPL-2.0-or-later
+ */
+
+/**
+ * SECTION:element-framedemux
+ * @title: framedemux
+ * @see_also: framemux
+ *
+ * framedemux splits the multiplexed tunnel stream made by framemux (or by
+ * the reference WebRTC tunnelling library, see wire-format.md) back into
+ * one byte stream per connection.
+ *
+ * The input is a plain byte stream (caps `application/x-wrtcframe`) chunked
+ * in any way: a buffer may hold many frames and a frame may span many
+ * buffers. A frame that lies inside one input buffer leaves as a zero-copy
+ * sub-buffer of that input; only a frame that spans buffers is joined (one
+ * copy).
+ *
+ * ## Pads
+ *
+ * `sink` (always): `application/x-wrtcframe`.
+ *
+ * `src_%u` (sometimes): one pad per data connection, %u being the
+ * connection number. A pad appears on the first frame of its connection,
+ * with a stream-start event (group id from upstream when it has one, else
+ * one new group id shared by all pads), a caps event (the #GstFrameDemux:caps
+ * property, default `application/octet-stream`) and a TIME segment starting
+ * at 0. Connections can appear at any time, so no-more-pads is never
+ * emitted. Output buffers carry no PTS/DTS/duration (connections are untimed
+ * byte streams); their offset and offset-end are byte positions within the
+ * connection, and each carries a #GstReferenceTimestampMeta with caps
+ * `timestamp/x-unix` holding the sender's wall clock. Frames with an empty
+ * payload are counted but not pushed.
+ *
+ * Connection 0 carries control messages: they are parsed, validated and
+ * logged (debug category `framedemux`), never output, and never create a
+ * `src_0` pad. Unknown control codes are skipped; truncated ones are skipped
+ * with a warning.
+ *
+ * An unlinked source pad does not stop the others: its data is dropped and
+ * counted in the statistics. When no source pad is linked the element
+ * returns not-linked upstream, like any demuxer.
+ *
+ * ## Damaged input
+ *
+ * A wrong terminator, a length above #GstFrameDemux:max-frame-size or a
+ * truncated frame at the end of the stream are handled as set by
+ * #GstFrameDemux:corruption-policy. With `error` the element posts an error
+ * message and stops. With `resync` (the default) it posts one warning per
+ * loss of sync, then scans forward for the next position where a frame
+ * verifies (length within bounds, terminator in place, and a plausible
+ * successor), so a plausible-looking length inside garbage does not swallow
+ * the valid frames that follow. Skipped bytes and resynchronisations are
+ * counted. While searching, at most max-frame-size + 18 bytes are held
+ * between input buffers (up to an eighth more once that window exceeds
+ * 64 KiB: searches are then spaced out to stay linear in time). A stream that ends without a single valid
+ * frame, or with valid frames but no data connection, ends with an error
+ * instead of a bare EOS, so a pipeline never waits forever.
+ *
+ * ## Statistics
+ *
+ * The read-only #GstFrameDemux:stats property returns a structure
+ * `application/x-framedemux-stats` with the fields `frames`, `bytes`,
+ * `control-frames`, `bytes-skipped`, `resyncs`, `frames-dropped`,
+ * `bytes-pending` (all #guint64) and `connections`, an array of
+ * `connection` structures with `conn` (#guint), `frames`, `bytes` and
+ * `dropped` (#guint64).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=tunnel.bin ! framedemux name=d \
+ *     d.src_1 ! filesink location=conn1.bin
+ * ]| Writes the payload of connection 1 of a recorded tunnel stream to
+ * conn1.bin.
+ */
+
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+
+#include <gst/base/gstadapter.h>
+#include <gst/base/gstflowcombiner.h>
+
+#include "frame-codec.h"
 #include "gstframedemux.h"
 #include "gstwrtcframeelements.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_frame_demux_debug);
+#define GST_CAT_DEFAULT gst_frame_demux_debug
+
+#define DEFAULT_MAX_FRAME_SIZE (16 * 1024 * 1024)
+#define DEFAULT_CORRUPTION_POLICY GST_FRAME_DEMUX_CORRUPTION_RESYNC
+
+/* Keeps 17 + max-frame-size well inside a gsize on 32-bit systems. */
+#define MAX_MAX_FRAME_SIZE ((guint) G_MAXINT32)
+
+enum
+{
+  PROP_0,
+  PROP_MAX_FRAME_SIZE,
+  PROP_CORRUPTION_POLICY,
+  PROP_CAPS,
+  PROP_STATS,
+};
+
+/* Statistics have a single writer (the streaming thread, or the state change
+ * thread while streaming is stopped) and readers in any thread. Relaxed
+ * atomic loads and stores make that race-free without a lock per frame; on
+ * common CPUs they are plain moves. */
+#define STAT_GET(field) __atomic_load_n (&(field), __ATOMIC_RELAXED)
+#define STAT_SET(field, v) __atomic_store_n (&(field), (v), __ATOMIC_RELAXED)
+#define STAT_ADD(field, n) STAT_SET (field, (field) + (n))
+
+typedef struct
+{
+  guint32 conn_no;
+  GstPad *pad;
+  guint64 offset;               /* payload bytes already output */
+  gboolean need_segment;        /* a flush removed the segment */
+
+  guint64 frames;
+  guint64 bytes;
+  guint64 dropped;
+} FrameDemuxConn;
 
 struct _GstFrameDemux
 {
   GstElement parent;
+
+  GstPad *sinkpad;
+  GstFlowCombiner *flowcombiner;
+
+  /* properties; the two integers are read with atomics in the hot path */
+  guint max_frame_size;
+  gint corruption_policy;
+  GstCaps *caps;                /* GST_OBJECT_LOCK */
+
+  /* conn_no -> FrameDemuxConn. Changed only by the streaming thread (or the
+   * state change thread when streaming is stopped), under GST_OBJECT_LOCK
+   * because "stats" iterates it; the writer itself looks up without lock. */
+  GHashTable *conns;
+  FrameDemuxConn *last_conn;    /* one-entry cache: traffic is mostly conn 1 */
+
+  /* parser state, streaming thread only */
+  GstAdapter *adapter;          /* partial frame, or bytes being resynced */
+  gboolean synced;
+  guint64 offset;               /* muxed-stream offset of first unused byte */
+  guint64 lost_at;
+  guint64 episode_skipped;
+  gsize scanned;                /* adapter bytes at the last fruitless scan */
+  gboolean seen_valid;
+  gboolean have_group_id;
+  guint group_id;
+
+  /* statistics, see STAT_GET */
+  guint64 st_frames;
+  guint64 st_bytes;
+  guint64 st_control;
+  guint64 st_skipped;
+  guint64 st_resyncs;
+  guint64 st_dropped;
+  guint64 st_pending;
 };
 
-G_DEFINE_TYPE (GstFrameDemux, gst_frame_demux, GST_TYPE_ELEMENT);
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (WRTC_FRAME_CAPS));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src_%u",
+    GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS_ANY);
+
+static GstStaticCaps unix_ts_caps = GST_STATIC_CAPS ("timestamp/x-unix");
+static GstCaps *unix_ts_caps_obj;       /* created once in class_init */
+
+#define gst_frame_demux_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE (GstFrameDemux, gst_frame_demux, GST_TYPE_ELEMENT,
+    GST_DEBUG_CATEGORY_INIT (gst_frame_demux_debug, "framedemux", 0,
+        "Tunnel stream demultiplexer"));
 GST_ELEMENT_REGISTER_DEFINE (framedemux, "framedemux", GST_RANK_NONE,
     GST_TYPE_FRAME_DEMUX);
+
+GType
+gst_frame_demux_corruption_policy_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_FRAME_DEMUX_CORRUPTION_RESYNC,
+        "Post a warning, skip to the next verified frame", "resync"},
+    {GST_FRAME_DEMUX_CORRUPTION_ERROR,
+        "Post an error and stop", "error"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstFrameDemuxCorruptionPolicy", values);
+    g_once_init_leave (&type, t);
+  }
+  return (GType) type;
+}
+
+static void gst_frame_demux_finalize (GObject * object);
+static void gst_frame_demux_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_frame_demux_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static GstStateChangeReturn gst_frame_demux_change_state (GstElement * element,
+    GstStateChange transition);
+static GstFlowReturn gst_frame_demux_chain (GstPad * pad, GstObject * parent,
+    GstBuffer * buf);
+static gboolean gst_frame_demux_sink_event (GstPad * pad, GstObject * parent,
+    GstEvent * event);
+static gboolean gst_frame_demux_src_event (GstPad * pad, GstObject * parent,
+    GstEvent * event);
+static gboolean gst_frame_demux_src_query (GstPad * pad, GstObject * parent,
+    GstQuery * query);
 
 static void
 gst_frame_demux_class_init (GstFrameDemuxClass * klass)
 {
-  gst_element_class_set_static_metadata (GST_ELEMENT_CLASS (klass),
-      "placeholder", "Generic", "placeholder", "x");
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->finalize = gst_frame_demux_finalize;
+  gobject_class->set_property = gst_frame_demux_set_property;
+  gobject_class->get_property = gst_frame_demux_get_property;
+
+  /**
+   * GstFrameDemux:max-frame-size:
+   *
+   * Largest accepted payload, in bytes. A frame announcing more is treated
+   * as stream damage. It also bounds the memory held while resynchronising.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_FRAME_SIZE,
+      g_param_spec_uint ("max-frame-size", "Maximum frame size",
+          "Largest accepted frame payload in bytes; a frame announcing a "
+          "longer payload is treated as stream damage (this also bounds the "
+          "memory used while resynchronising)",
+          0, MAX_MAX_FRAME_SIZE, DEFAULT_MAX_FRAME_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstFrameDemux:corruption-policy:
+   *
+   * What to do on a wrong terminator, an oversized frame or a truncated
+   * frame at the end of the stream.
+   */
+  g_object_class_install_property (gobject_class, PROP_CORRUPTION_POLICY,
+      g_param_spec_enum ("corruption-policy", "Corruption policy",
+          "What to do when the stream is damaged (bad terminator, frame "
+          "longer than max-frame-size, truncated frame at EOS): resync posts "
+          "a warning and skips to the next verified frame, error posts an "
+          "error and stops",
+          GST_TYPE_FRAME_DEMUX_CORRUPTION_POLICY, DEFAULT_CORRUPTION_POLICY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstFrameDemux:caps:
+   *
+   * Caps announced on every new source pad. Changing it affects only pads
+   * created afterwards.
+   */
+  g_object_class_install_property (gobject_class, PROP_CAPS,
+      g_param_spec_boxed ("caps", "Caps",
+          "Caps set on each new source pad (NULL: application/octet-stream); "
+          "pads that already exist keep their caps",
+          GST_TYPE_CAPS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstFrameDemux:stats:
+   *
+   * Counters since the last READY to PAUSED change, see the element
+   * description for the fields.
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Counters (application/x-framedemux-stats): frames, bytes, "
+          "control-frames, bytes-skipped, resyncs, frames-dropped, "
+          "bytes-pending, and per-connection counts in connections",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Tunnel stream demuxer", "Codec/Demuxer",
+      "Splits a multiplexed tunnel stream (application/x-wrtcframe) into one "
+      "byte stream per connection",
+      "gst-wrtcframe authors");
+
+  element_class->change_state = gst_frame_demux_change_state;
+
+  unix_ts_caps_obj = gst_static_caps_get (&unix_ts_caps);
+  GST_MINI_OBJECT_FLAG_SET (unix_ts_caps_obj,
+      GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_FRAME_DEMUX_CORRUPTION_POLICY, 0);
+}
+
+static void
+conn_free (FrameDemuxConn * conn)
+{
+  if (conn->pad)
+    gst_object_unref (conn->pad);
+  g_free (conn);
 }
 
 static void
 gst_frame_demux_init (GstFrameDemux * self)
 {
+  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_chain_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_frame_demux_chain));
+  gst_pad_set_event_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_frame_demux_sink_event));
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+
+  self->flowcombiner = gst_flow_combiner_new ();
+  self->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+      (GDestroyNotify) conn_free);
+  self->adapter = gst_adapter_new ();
+  self->max_frame_size = DEFAULT_MAX_FRAME_SIZE;
+  self->corruption_policy = DEFAULT_CORRUPTION_POLICY;
+  self->synced = TRUE;
+}
+
+static void
+gst_frame_demux_finalize (GObject * object)
+{
+  GstFrameDemux *self = GST_FRAME_DEMUX (object);
+
+  gst_flow_combiner_free (self->flowcombiner);
+  g_hash_table_destroy (self->conns);
+  g_object_unref (self->adapter);
+  gst_caps_replace (&self->caps, NULL);
+
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* ---- parser state ---- */
+
+static void
+gst_frame_demux_reset_parser (GstFrameDemux * self)
+{
+  gst_adapter_clear (self->adapter);
+  self->synced = TRUE;
+  self->episode_skipped = 0;
+  self->scanned = 0;
+  STAT_SET (self->st_pending, 0);
+}
+
+static void
+gst_frame_demux_reset (GstFrameDemux * self)
+{
+  gst_frame_demux_reset_parser (self);
+  self->offset = 0;
+  self->seen_valid = FALSE;
+  self->have_group_id = FALSE;
+  self->last_conn = NULL;
+  gst_flow_combiner_reset (self->flowcombiner);
+
+  STAT_SET (self->st_frames, 0);
+  STAT_SET (self->st_bytes, 0);
+  STAT_SET (self->st_control, 0);
+  STAT_SET (self->st_skipped, 0);
+  STAT_SET (self->st_resyncs, 0);
+  STAT_SET (self->st_dropped, 0);
+}
+
+static void
+gst_frame_demux_remove_pads (GstFrameDemux * self)
+{
+  GHashTable *old;
+  GHashTableIter iter;
+  gpointer value;
+
+  /* Swap the table under the lock so "stats" never sees a freed entry, then
+   * remove the pads without it (gst_element_remove_pad takes it). */
+  GST_OBJECT_LOCK (self);
+  old = self->conns;
+  self->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+      (GDestroyNotify) conn_free);
+  self->last_conn = NULL;
+  GST_OBJECT_UNLOCK (self);
+
+  g_hash_table_iter_init (&iter, old);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    FrameDemuxConn *conn = value;
+
+    gst_flow_combiner_remove_pad (self->flowcombiner, conn->pad);
+    gst_pad_set_active (conn->pad, FALSE);
+    gst_element_remove_pad (GST_ELEMENT (self), conn->pad);
+  }
+  g_hash_table_destroy (old);
+}
+
+/* ---- source pads ---- */
+
+static FrameDemuxConn *
+gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no)
+{
+  FrameDemuxConn *conn;
+  GstPad *pad;
+  GstEvent *event;
+  GstCaps *caps = NULL;
+  GstSegment segment;
+  gchar *name, *stream_id;
+
+  name = g_strdup_printf ("src_%u", conn_no);
+  pad = gst_pad_new_from_static_template (&src_template, name);
+  g_free (name);
+
+  gst_pad_set_event_function (pad,
+      GST_DEBUG_FUNCPTR (gst_frame_demux_src_event));
+  gst_pad_set_query_function (pad,
+      GST_DEBUG_FUNCPTR (gst_frame_demux_src_query));
+  gst_pad_use_fixed_caps (pad);
+  gst_pad_set_active (pad, TRUE);
+
+  stream_id = gst_pad_create_stream_id_printf (pad, GST_ELEMENT (self), "%u",
+      conn_no);
+  event = gst_event_new_stream_start (stream_id);
+  g_free (stream_id);
+  if (!self->have_group_id) {
+    self->group_id = gst_util_group_id_next ();
+    self->have_group_id = TRUE;
+  }
+  gst_event_set_group_id (event, self->group_id);
+  gst_pad_push_event (pad, event);
+
+  GST_OBJECT_LOCK (self);
+  if (self->caps)
+    caps = gst_caps_ref (self->caps);
+  GST_OBJECT_UNLOCK (self);
+  if (caps == NULL)
+    caps = gst_caps_new_empty_simple ("application/octet-stream");
+  gst_pad_push_event (pad, gst_event_new_caps (caps));
+  gst_caps_unref (caps);
+
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  gst_pad_push_event (pad, gst_event_new_segment (&segment));
+
+  conn = g_new0 (FrameDemuxConn, 1);
+  conn->conn_no = conn_no;
+  conn->pad = gst_object_ref (pad);
+
+  GST_OBJECT_LOCK (self);
+  g_hash_table_insert (self->conns, GUINT_TO_POINTER (conn_no), conn);
+  GST_OBJECT_UNLOCK (self);
+
+  GST_INFO_OBJECT (self, "new connection %u", conn_no);
+  gst_element_add_pad (GST_ELEMENT (self), pad);
+  gst_flow_combiner_add_pad (self->flowcombiner, pad);
+
+  return conn;
+}
+
+static inline FrameDemuxConn *
+gst_frame_demux_get_conn (GstFrameDemux * self, guint32 conn_no)
+{
+  FrameDemuxConn *conn = self->last_conn;
+
+  if (G_LIKELY (conn != NULL && conn->conn_no == conn_no))
+    return conn;
+
+  conn = g_hash_table_lookup (self->conns, GUINT_TO_POINTER (conn_no));
+  if (G_UNLIKELY (conn == NULL))
+    conn = gst_frame_demux_create_conn (self, conn_no);
+  self->last_conn = conn;
+  return conn;
+}
+
+static GstFlowReturn
+gst_frame_demux_push (GstFrameDemux * self, FrameDemuxConn * conn,
+    GstBuffer * out)
+{
+  GstFlowReturn ret;
+
+  if (G_UNLIKELY (conn->need_segment)) {
+    GstSegment segment;
+
+    gst_segment_init (&segment, GST_FORMAT_TIME);
+    gst_pad_push_event (conn->pad, gst_event_new_segment (&segment));
+    conn->need_segment = FALSE;
+  }
+
+  ret = gst_pad_push (conn->pad, out);
+  if (G_UNLIKELY (ret == GST_FLOW_NOT_LINKED)) {
+    STAT_ADD (conn->dropped, 1);
+    STAT_ADD (self->st_dropped, 1);
+  }
+  return gst_flow_combiner_update_pad_flow (self->flowcombiner, conn->pad,
+      ret);
+}
+
+/* ---- control connection ---- */
+
+/* The one place control messages are acted upon; today it only validates and
+ * logs them, the effects (EOS per connection, signals) come later. */
+static void
+gst_frame_demux_handle_control (GstFrameDemux * self, const guint8 * payload,
+    gsize size)
+{
+  WrtcControlMessage msg;
+
+  STAT_ADD (self->st_control, 1);
+
+  switch (wrtc_control_parse (payload, size, &msg)) {
+    case WRTC_CONTROL_PARSE_OK:
+      GST_DEBUG_OBJECT (self, "control message %s (%u), conn %u, reason %u, "
+          "%" G_GSIZE_FORMAT " bytes of data", wrtc_control_code_name (msg.code),
+          msg.code, msg.conn_no, msg.reason, msg.data_len);
+      break;
+    case WRTC_CONTROL_PARSE_UNKNOWN_CODE:
+      GST_DEBUG_OBJECT (self, "skipping control message with unknown code %u",
+          msg.code);
+      break;
+    case WRTC_CONTROL_PARSE_TRUNCATED:
+      GST_ELEMENT_WARNING (self, STREAM, DEMUX,
+          ("Malformed control message skipped."),
+          ("control message %s (%u) truncated: %" G_GSIZE_FORMAT " bytes",
+              wrtc_control_code_name (msg.code), msg.code, size));
+      break;
+  }
+}
+
+/* ---- damage ---- */
+
+/* Returns FALSE when the policy says to stop. */
+static gboolean
+gst_frame_demux_lose_sync (GstFrameDemux * self, WrtcFrameStatus status,
+    const WrtcFrameHeader * h, guint64 at, guint max)
+{
+  const gchar *what = status == WRTC_FRAME_TOO_LONG ?
+      "a frame is longer than max-frame-size" : "a frame terminator is missing";
+
+  if (g_atomic_int_get (&self->corruption_policy) ==
+      GST_FRAME_DEMUX_CORRUPTION_ERROR) {
+    GST_ELEMENT_ERROR (self, STREAM, DEMUX,
+        ("Damaged tunnel stream: %s.", what),
+        ("at byte offset %" G_GUINT64_FORMAT " of the muxed stream: "
+            "connection %u, length %u (max-frame-size %u)", at, h->conn_no,
+            h->length, max));
+    return FALSE;
+  }
+
+  GST_ELEMENT_WARNING (self, STREAM, DEMUX,
+      ("Damaged tunnel stream: %s; skipping to the next valid frame.", what),
+      ("at byte offset %" G_GUINT64_FORMAT " of the muxed stream: "
+          "connection %u, length %u (max-frame-size %u)", at, h->conn_no,
+          h->length, max));
+  self->synced = FALSE;
+  self->lost_at = at;
+  self->episode_skipped = 0;
+  self->scanned = 0;
+  STAT_ADD (self->st_resyncs, 1);
+  return TRUE;
+}
+
+static void
+gst_frame_demux_skip (GstFrameDemux * self, gsize n)
+{
+  gst_adapter_flush (self->adapter, n);
+  self->offset += n;
+  self->episode_skipped += n;
+  STAT_ADD (self->st_skipped, n);
+}
+
+/* ---- parsing ---- */
+
+static inline gboolean
+flow_stops (GstFlowReturn ret)
+{
+  /* not-linked and EOS only concern some pads: new connections may still
+   * come in the same buffer */
+  return ret == GST_FLOW_FLUSHING || ret <= GST_FLOW_NOT_NEGOTIATED;
+}
+
+/* Walks @buf (taken), which starts at a frame boundary, and pushes every
+ * complete frame as a sub-buffer of it. A partial frame at the end, or
+ * everything from a damaged frame on, goes to the adapter. */
+static GstFlowReturn
+gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, guint max)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstMapInfo map;
+  gsize pos = 0;
+  guint64 frames = 0, bytes = 0;
+  gboolean keep_rest = TRUE;
+
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
+        ("could not map input buffer"));
+    gst_buffer_unref (buf);
+    return GST_FLOW_ERROR;
+  }
+
+  while (pos < map.size) {
+    WrtcFrameHeader h;
+    WrtcFrameStatus status;
+
+    status = wrtc_frame_parse (map.data + pos, map.size - pos, max, &h);
+    if (G_LIKELY (status == WRTC_FRAME_OK)) {
+      gsize payload = pos + WRTC_FRAME_HEADER_SIZE;
+
+      self->seen_valid = TRUE;
+      pos = payload + h.length + 1;
+
+      if (G_UNLIKELY (h.conn_no == WRTC_FRAME_CONTROL_CONN)) {
+        gst_frame_demux_handle_control (self, map.data + payload, h.length);
+      } else {
+        FrameDemuxConn *conn = gst_frame_demux_get_conn (self, h.conn_no);
+        GstBuffer *out;
+        GstClockTime ts;
+
+        frames++;
+        bytes += h.length;
+        STAT_ADD (conn->frames, 1);
+        STAT_ADD (conn->bytes, h.length);
+        if (G_UNLIKELY (h.length == 0))
+          continue;
+
+        out = gst_buffer_copy_region (buf, GST_BUFFER_COPY_MEMORY, payload,
+            h.length);
+        GST_BUFFER_OFFSET (out) = conn->offset;
+        conn->offset += h.length;
+        GST_BUFFER_OFFSET_END (out) = conn->offset;
+        /* saturate instead of wrapping for absurd sender clocks */
+        ts = h.timestamp_ms < G_MAXUINT64 / GST_MSECOND ?
+            h.timestamp_ms * GST_MSECOND : G_MAXUINT64 - 1;
+        gst_buffer_add_reference_timestamp_meta (out, unix_ts_caps_obj, ts,
+            GST_CLOCK_TIME_NONE);
+
+        ret = gst_frame_demux_push (self, conn, out);
+        if (G_UNLIKELY (flow_stops (ret))) {
+          GST_DEBUG_OBJECT (self, "stopping: %s", gst_flow_get_name (ret));
+          keep_rest = FALSE;
+          break;
+        }
+      }
+      continue;
+    }
+
+    if (status == WRTC_FRAME_NEED_MORE)
+      break;
+
+    if (!gst_frame_demux_lose_sync (self, status, &h, self->offset + pos,
+            max)) {
+      ret = GST_FLOW_ERROR;
+      keep_rest = FALSE;
+    }
+    break;
+  }
+
+  STAT_ADD (self->st_frames, frames);
+  STAT_ADD (self->st_bytes, bytes);
+  self->offset += pos;
+
+  gst_buffer_unmap (buf, &map);
+  if (keep_rest && pos < map.size)
+    gst_adapter_push (self->adapter, gst_buffer_copy_region (buf,
+            GST_BUFFER_COPY_MEMORY, pos, map.size - pos));
+  gst_buffer_unref (buf);
+
+  return ret;
+}
+
+/* Below this many held bytes every input triggers a new search for sync. */
+#define RESCAN_MIN_WINDOW (64 * 1024)
+
+/* Parses @buf (taken, may be NULL), which continues the adapter contents:
+ * walks it when in sync, otherwise searches for sync and walks from there.
+ * @force: search even if little data came since the last search. */
+static GstFlowReturn
+gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, guint max,
+    gboolean force)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  for (;;) {
+    const guint8 *data;
+    gsize avail, off;
+    WrtcFrameSync sync;
+
+    if (self->synced) {
+      if (buf == NULL)
+        return ret;
+      ret = gst_frame_demux_walk (self, buf, max);
+      buf = NULL;
+      if (self->synced || ret == GST_FLOW_ERROR)
+        return ret;
+    } else if (buf != NULL) {
+      gst_adapter_push (self->adapter, buf);
+      buf = NULL;
+    }
+
+    avail = gst_adapter_available (self->adapter);
+    if (avail == 0)
+      return ret;
+    /* A search rescans the whole window, which an undecidable candidate
+     * (a plausible length inside garbage) can stretch to max-frame-size.
+     * Rescanning that for every small input would be quadratic, so once the
+     * window is large wait until it has grown by an eighth. */
+    if (!force && self->scanned > RESCAN_MIN_WINDOW &&
+        avail - self->scanned < self->scanned / 8)
+      return ret;
+    data = gst_adapter_map (self->adapter, avail);
+    sync = wrtc_frame_find_sync (data, avail, max, &off);
+    gst_adapter_unmap (self->adapter);
+    if (off > 0)
+      gst_frame_demux_skip (self, off);
+    if (sync == WRTC_FRAME_SYNC_NEED_MORE) {
+      self->scanned = avail - off;
+      return ret;
+    }
+    self->scanned = 0;
+
+    GST_INFO_OBJECT (self, "regained sync at byte offset %" G_GUINT64_FORMAT
+        ", skipped %" G_GUINT64_FORMAT " bytes since byte offset %"
+        G_GUINT64_FORMAT, self->offset, self->episode_skipped, self->lost_at);
+    self->synced = TRUE;
+    avail = gst_adapter_available (self->adapter);
+    buf = gst_adapter_take_buffer (self->adapter, avail);
+  }
+}
+
+/* Moves @size bytes at @offset of @buf to the adapter, without copying. */
+static void
+push_region (GstFrameDemux * self, GstBuffer * buf, gsize offset, gsize size)
+{
+  if (size > 0)
+    gst_adapter_push (self->adapter, gst_buffer_copy_region (buf,
+            GST_BUFFER_COPY_MEMORY, offset, size));
+}
+
+static GstFlowReturn
+gst_frame_demux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstFrameDemux *self = GST_FRAME_DEMUX (parent);
+  GstFlowReturn ret;
+  guint max = g_atomic_int_get (&self->max_frame_size);
+  gsize avail = gst_adapter_available (self->adapter);
+
+  GST_LOG_OBJECT (self, "input of %" G_GSIZE_FORMAT " bytes at offset %"
+      G_GUINT64_FORMAT ", %" G_GSIZE_FORMAT " pending",
+      gst_buffer_get_size (buf), self->offset, avail);
+  if (self->synced && avail > 0) {
+    /* Complete the pending frame with just the bytes it lacks; that join is
+     * the only copy. The rest of @buf is then walked zero-copy. */
+    gsize in_size = gst_buffer_get_size (buf), used = 0, need;
+    GstBuffer *joined = NULL, *rest = NULL;
+
+    if (avail < WRTC_FRAME_HEADER_SIZE) {
+      need = MIN (WRTC_FRAME_HEADER_SIZE - avail, in_size);
+      push_region (self, buf, 0, need);
+      used = need;
+      avail += need;
+    }
+    if (avail >= WRTC_FRAME_HEADER_SIZE) {
+      guint8 raw[WRTC_FRAME_HEADER_SIZE];
+      WrtcFrameHeader h;
+
+      gst_adapter_copy (self->adapter, raw, 0, sizeof (raw));
+      wrtc_frame_read_header (raw, &h);
+      if (h.length > max) {
+        /* let the walker report it */
+        joined = gst_adapter_take_buffer (self->adapter, avail);
+      } else {
+        gsize total = (gsize) h.length + WRTC_FRAME_OVERHEAD;
+
+        need = MIN (total - avail, in_size - used);
+        push_region (self, buf, used, need);
+        used += need;
+        avail += need;
+        if (avail == total)
+          joined = gst_adapter_take_buffer (self->adapter, total);
+      }
+    }
+
+    if (joined == NULL) {
+      gst_buffer_unref (buf);
+      ret = GST_FLOW_OK;
+      goto done;
+    }
+    if (used < in_size)
+      rest = gst_buffer_copy_region (buf, GST_BUFFER_COPY_MEMORY, used,
+          in_size - used);
+    gst_buffer_unref (buf);
+
+    ret = gst_frame_demux_process (self, joined, max, FALSE);
+    if (rest != NULL) {
+      if (flow_stops (ret))
+        gst_buffer_unref (rest);
+      else
+        ret = gst_frame_demux_process (self, rest, max, FALSE);
+    }
+  } else {
+    ret = gst_frame_demux_process (self, buf, max, FALSE);
+  }
+
+done:
+  STAT_SET (self->st_pending, gst_adapter_available (self->adapter));
+  return ret;
+}
+
+/* ---- events and queries ---- */
+
+static void
+gst_frame_demux_handle_eos (GstFrameDemux * self)
+{
+  gsize avail;
+  gboolean error_posted = FALSE, have_pads;
+
+  /* a search may have been postponed: valid frames may still be held */
+  if (!self->synced)
+    gst_frame_demux_process (self, NULL, g_atomic_int_get
+        (&self->max_frame_size), TRUE);
+  avail = gst_adapter_available (self->adapter);
+
+  if (avail > 0) {
+    if (!self->synced) {
+      GST_INFO_OBJECT (self, "stream ended while resynchronising: skipping "
+          "the last %" G_GSIZE_FORMAT " bytes (%" G_GUINT64_FORMAT
+          " since byte offset %" G_GUINT64_FORMAT ")", avail,
+          self->episode_skipped + avail, self->lost_at);
+    } else if (g_atomic_int_get (&self->corruption_policy) ==
+        GST_FRAME_DEMUX_CORRUPTION_ERROR) {
+      GST_ELEMENT_ERROR (self, STREAM, DEMUX,
+          ("Tunnel stream ended in the middle of a frame."),
+          ("%" G_GSIZE_FORMAT " bytes of an incomplete frame at byte offset %"
+              G_GUINT64_FORMAT " of the muxed stream", avail, self->offset));
+      error_posted = TRUE;
+    } else {
+      GST_ELEMENT_WARNING (self, STREAM, DEMUX,
+          ("Tunnel stream ended in the middle of a frame; its bytes are "
+              "dropped."),
+          ("%" G_GSIZE_FORMAT " bytes of an incomplete frame at byte offset %"
+              G_GUINT64_FORMAT " of the muxed stream", avail, self->offset));
+    }
+    gst_frame_demux_skip (self, avail);
+    STAT_SET (self->st_pending, 0);
+  }
+  self->synced = TRUE;
+
+  GST_OBJECT_LOCK (self);
+  have_pads = g_hash_table_size (self->conns) > 0;
+  GST_OBJECT_UNLOCK (self);
+
+  if (error_posted)
+    return;
+  if (!self->seen_valid) {
+    GST_ELEMENT_ERROR (self, STREAM, DEMUX,
+        ("No valid frame in stream."),
+        ("the input is not a tunnel stream (application/x-wrtcframe), or is "
+            "damaged beyond recovery: %" G_GUINT64_FORMAT " bytes skipped",
+            STAT_GET (self->st_skipped)));
+  } else if (!have_pads) {
+    GST_ELEMENT_ERROR (self, STREAM, DEMUX,
+        ("Stream contained no data connections."),
+        ("only control frames (connection 0) were received, so no source "
+            "pad was created"));
+  }
+}
+
+static gboolean
+gst_frame_demux_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
+{
+  GstFrameDemux *self = GST_FRAME_DEMUX (parent);
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:
+      /* renegotiation does not change the framing: keep parsing as is */
+      gst_event_unref (event);
+      return TRUE;
+    case GST_EVENT_STREAM_START:{
+      guint group_id;
+
+      if (gst_event_parse_group_id (event, &group_id)) {
+        self->group_id = group_id;
+        self->have_group_id = TRUE;
+      }
+      gst_event_unref (event);
+      return TRUE;
+    }
+    case GST_EVENT_SEGMENT:
+      /* describes the muxed stream, not the connections */
+      gst_event_unref (event);
+      return TRUE;
+    case GST_EVENT_FLUSH_STOP:{
+      GstEvent *fwd = gst_event_new_flush_stop (TRUE);
+      GHashTableIter iter;
+      gpointer value;
+
+      gst_event_set_seqnum (fwd, gst_event_get_seqnum (event));
+      gst_event_unref (event);
+
+      gst_frame_demux_reset_parser (self);
+      gst_flow_combiner_reset (self->flowcombiner);
+      g_hash_table_iter_init (&iter, self->conns);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        ((FrameDemuxConn *) value)->need_segment = TRUE;
+      return gst_pad_event_default (pad, parent, fwd);
+    }
+    case GST_EVENT_EOS:
+      gst_frame_demux_handle_eos (self);
+      return gst_pad_event_default (pad, parent, event);
+    default:
+      /* flush-start, tags, custom events: to every source pad */
+      return gst_pad_event_default (pad, parent, event);
+  }
+}
+
+static gboolean
+gst_frame_demux_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
+{
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_SEEK:
+      /* a connection is an untimed byte stream with no index */
+      GST_DEBUG_OBJECT (pad, "seeking is not supported");
+      gst_event_unref (event);
+      return FALSE;
+    default:
+      return gst_pad_event_default (pad, parent, event);
+  }
+}
+
+static gboolean
+gst_frame_demux_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_SEEKING:{
+      GstFormat fmt;
+
+      gst_query_parse_seeking (query, &fmt, NULL, NULL, NULL);
+      gst_query_set_seeking (query, fmt, FALSE, -1, -1);
+      return TRUE;
+    }
+    case GST_QUERY_POSITION:
+    case GST_QUERY_DURATION:
+      /* upstream would answer for the muxed stream, which is wrong here */
+      return FALSE;
+    default:
+      return gst_pad_query_default (pad, parent, query);
+  }
+}
+
+/* ---- state and properties ---- */
+
+static GstStateChangeReturn
+gst_frame_demux_change_state (GstElement * element, GstStateChange transition)
+{
+  GstFrameDemux *self = GST_FRAME_DEMUX (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    gst_frame_demux_reset (self);
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (ret == GST_STATE_CHANGE_FAILURE)
+    return ret;
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    gst_frame_demux_remove_pads (self);
+    gst_frame_demux_reset_parser (self);
+    gst_flow_combiner_reset (self->flowcombiner);
+  }
+  return ret;
+}
+
+static GstStructure *
+gst_frame_demux_get_stats (GstFrameDemux * self)
+{
+  GstStructure *s;
+  GValue array = G_VALUE_INIT;
+  GList *conns, *l;
+
+  s = gst_structure_new ("application/x-framedemux-stats",
+      "frames", G_TYPE_UINT64, STAT_GET (self->st_frames),
+      "bytes", G_TYPE_UINT64, STAT_GET (self->st_bytes),
+      "control-frames", G_TYPE_UINT64, STAT_GET (self->st_control),
+      "bytes-skipped", G_TYPE_UINT64, STAT_GET (self->st_skipped),
+      "resyncs", G_TYPE_UINT64, STAT_GET (self->st_resyncs),
+      "frames-dropped", G_TYPE_UINT64, STAT_GET (self->st_dropped),
+      "bytes-pending", G_TYPE_UINT64, STAT_GET (self->st_pending), NULL);
+
+  g_value_init (&array, GST_TYPE_ARRAY);
+  GST_OBJECT_LOCK (self);
+  conns = g_hash_table_get_values (self->conns);
+  for (l = conns; l != NULL; l = l->next) {
+    FrameDemuxConn *conn = l->data;
+    GValue v = G_VALUE_INIT;
+
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, gst_structure_new ("connection",
+            "conn", G_TYPE_UINT, conn->conn_no,
+            "frames", G_TYPE_UINT64, STAT_GET (conn->frames),
+            "bytes", G_TYPE_UINT64, STAT_GET (conn->bytes),
+            "dropped", G_TYPE_UINT64, STAT_GET (conn->dropped), NULL));
+    gst_value_array_append_and_take_value (&array, &v);
+  }
+  GST_OBJECT_UNLOCK (self);
+  g_list_free (conns);
+
+  gst_structure_take_value (s, "connections", &array);
+  return s;
+}
+
+static void
+gst_frame_demux_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstFrameDemux *self = GST_FRAME_DEMUX (object);
+
+  switch (prop_id) {
+    case PROP_MAX_FRAME_SIZE:
+      g_atomic_int_set (&self->max_frame_size, g_value_get_uint (value));
+      break;
+    case PROP_CORRUPTION_POLICY:
+      g_atomic_int_set (&self->corruption_policy, g_value_get_enum (value));
+      break;
+    case PROP_CAPS:
+      GST_OBJECT_LOCK (self);
+      gst_caps_replace (&self->caps, g_value_get_boxed (value));
+      GST_OBJECT_UNLOCK (self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_frame_demux_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstFrameDemux *self = GST_FRAME_DEMUX (object);
+
+  switch (prop_id) {
+    case PROP_MAX_FRAME_SIZE:
+      g_value_set_uint (value, g_atomic_int_get (&self->max_frame_size));
+      break;
+    case PROP_CORRUPTION_POLICY:
+      g_value_set_enum (value, g_atomic_int_get (&self->corruption_policy));
+      break;
+    case PROP_CAPS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_boxed (value, self->caps);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_STATS:
+      g_value_take_boxed (value, gst_frame_demux_get_stats (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
 }

@@ -10,6 +10,24 @@
 
 G_BEGIN_DECLS
 
+/**
+ * GstFrameDemuxCorruptionPolicy:
+ * @GST_FRAME_DEMUX_CORRUPTION_RESYNC: post a warning, skip the damaged bytes
+ *   and carry on from the next verified frame
+ * @GST_FRAME_DEMUX_CORRUPTION_ERROR: post an error and stop streaming
+ *
+ * What framedemux does when the muxed stream is damaged.
+ */
+typedef enum
+{
+  GST_FRAME_DEMUX_CORRUPTION_RESYNC,
+  GST_FRAME_DEMUX_CORRUPTION_ERROR,
+} GstFrameDemuxCorruptionPolicy;
+
+#define GST_TYPE_FRAME_DEMUX_CORRUPTION_POLICY \
+  (gst_frame_demux_corruption_policy_get_type ())
+GType gst_frame_demux_corruption_policy_get_type (void);
+
 #define GST_TYPE_FRAME_DEMUX (gst_frame_demux_get_type ())
 G_DECLARE_FINAL_TYPE (GstFrameDemux, gst_frame_demux, GST, FRAME_DEMUX, GstElement);
 
