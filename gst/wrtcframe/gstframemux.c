@@ -368,8 +368,10 @@ push_headers (GstFrameMux * mux)
     return;
   mux->need_headers = FALSE;
 
-  stream_id = gst_pad_create_stream_id (mux->srcpad, GST_ELEMENT_CAST (mux),
-      "framemux");
+  /* gst_pad_create_stream_id() wants at most one sink pad; a muxer's
+   * output is a new stream anyway */
+  stream_id = g_strdup_printf ("framemux-%08x%08x%08x%08x", g_random_int (),
+      g_random_int (), g_random_int (), g_random_int ());
   ev = gst_event_new_stream_start (stream_id);
   gst_event_set_group_id (ev, gst_util_group_id_next ());
   g_free (stream_id);
