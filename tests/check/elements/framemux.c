@@ -59,12 +59,12 @@ input_push_headers (Input * in)
 {
   GstSegment seg;
   gchar *id = g_strdup_printf ("test-input-%u", in->conn);
+  GstCaps *caps = gst_caps_new_empty_simple ("application/octet-stream");
 
   fail_unless (gst_pad_push_event (in->src, gst_event_new_stream_start (id)));
   g_free (id);
-  fail_unless (gst_pad_push_event (in->src,
-          gst_event_new_caps (gst_caps_new_empty_simple
-              ("application/octet-stream"))));
+  fail_unless (gst_pad_push_event (in->src, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
   gst_segment_init (&seg, GST_FORMAT_BYTES);
   fail_unless (gst_pad_push_event (in->src, gst_event_new_segment (&seg)));
 }
