@@ -374,13 +374,13 @@ round_trip_check_and_free (RoundTrip * rt)
 /* connections, buffers each, max payload, max chunk (0 = none), message size */
 static const guint configs[][5] = {
   {1, 300, 70000, 0, 65536},
-  {1, 300, 70000, 1, 65536},
-  {2, 200, 70000, 7, 65536},
+  {1, 40, 70000, 1, 65536},
+  {2, 100, 70000, 7, 65536},
   {8, 100, 70000, 0, 1500},
   {8, 100, 70000, 3000, 65536},
   {64, 20, 70000, 0, 65536},
   {64, 20, 70000, 333, 4096},
-  {64, 10, 20000, 1, 100},
+  {64, 4, 2000, 1, 100},
 };
 
 GST_START_TEST (test_round_trip)
