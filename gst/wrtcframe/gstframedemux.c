@@ -16,7 +16,9 @@
  * in any way: a buffer may hold many frames and a frame may span many
  * buffers. A frame that lies inside one input buffer leaves as a zero-copy
  * sub-buffer of that input; only a frame that spans buffers is joined (one
- * copy).
+ * copy). Bytes waiting for more input are always held as copies, never as
+ * references to input buffers, so the memory held stays the size of those
+ * bytes however finely the input is cut.
  *
  * ## Pads
  *
@@ -52,12 +54,15 @@
  * loss of sync, then scans forward for the next position where a frame
  * verifies (length within bounds, terminator in place, and a plausible
  * successor), so a plausible-looking length inside garbage does not swallow
- * the valid frames that follow. Skipped bytes and resynchronisations are
- * counted. While searching, at most max-frame-size + 18 bytes are held
- * between input buffers (up to an eighth more once that window exceeds
- * 64 KiB: searches are then spaced out to stay linear in time). A stream that ends without a single valid
- * frame, or with valid frames but no data connection, ends with an error
- * instead of a bare EOS, so a pipeline never waits forever.
+ * the valid frames that follow. After a wrong terminator it first tries the
+ * position right after the damaged frame's claimed end, if that data is
+ * already buffered, so that only the damaged frame is lost. Skipped bytes
+ * and resynchronisations are counted. While searching, at most
+ * max-frame-size + 18 bytes are held between input buffers (up to an eighth
+ * more once that window exceeds 64 KiB: searches are then spaced out to stay
+ * linear in time). A stream that ends without a single valid frame, or with
+ * valid frames but no data connection, ends with an error instead of a bare
+ * EOS, so a pipeline never waits forever.
  *
  * ## Statistics
  *
