@@ -16,7 +16,9 @@
  * in any way: a buffer may hold many frames and a frame may span many
  * buffers. A frame that lies inside one input buffer leaves as a zero-copy
  * sub-buffer of that input; only a frame that spans buffers is joined (one
- * copy).
+ * copy). Bytes waiting for more input are always held as copies, never as
+ * references to input buffers, so the memory held stays the size of those
+ * bytes however finely the input is cut.
  *
  * ## Pads
  *
@@ -52,12 +54,15 @@
  * loss of sync, then scans forward for the next position where a frame
  * verifies (length within bounds, terminator in place, and a plausible
  * successor), so a plausible-looking length inside garbage does not swallow
- * the valid frames that follow. Skipped bytes and resynchronisations are
- * counted. While searching, at most max-frame-size + 18 bytes are held
- * between input buffers (up to an eighth more once that window exceeds
- * 64 KiB: searches are then spaced out to stay linear in time). A stream that ends without a single valid
- * frame, or with valid frames but no data connection, ends with an error
- * instead of a bare EOS, so a pipeline never waits forever.
+ * the valid frames that follow. After a wrong terminator it first tries the
+ * position right after the damaged frame's claimed end, if that data is
+ * already buffered, so that only the damaged frame is lost. Skipped bytes
+ * and resynchronisations are counted. While searching, at most
+ * max-frame-size + 18 bytes are held between input buffers (up to an eighth
+ * more once that window exceeds 64 KiB: searches are then spaced out to stay
+ * linear in time). A stream that ends without a single valid frame, or with
+ * valid frames but no data connection, ends with an error instead of a bare
+ * EOS, so a pipeline never waits forever.
  *
  * ## Statistics
  *
@@ -80,7 +85,7 @@
 #include "config.h"
 #endif
 
-#include <gst/base/gstadapter.h>
+#include <string.h>
 #include <gst/base/gstflowcombiner.h>
 
 #include "frame-codec.h"
@@ -143,13 +148,25 @@ struct _GstFrameDemux
   GHashTable *conns;
   FrameDemuxConn *last_conn;    /* one-entry cache: traffic is mostly conn 1 */
 
-  /* parser state, streaming thread only */
-  GstAdapter *adapter;          /* partial frame, or bytes being resynced */
+  /* Parser state, streaming thread only. Bytes that wait for more input are
+   * always copied, never kept as references to input buffers: thousands of
+   * tiny sub-buffers would cost far more than their bytes and overflow the
+   * share count of their parent memory. In sync, a frame that spans inputs
+   * is copied into stash (until its header is known) and then into join
+   * (allocated at its final size, so each byte is copied once). Out of sync,
+   * window holds the bytes being searched. */
+  guint8 stash[WRTC_FRAME_HEADER_SIZE];
+  gsize stash_len;
+  guint8 *join;
+  gsize join_len;
+  gsize join_size;
+  GByteArray *window;
+  gsize resume_at;              /* window offset to try first, or 0 */
   gboolean synced;
   guint64 offset;               /* muxed-stream offset of first unused byte */
   guint64 lost_at;
   guint64 episode_skipped;
-  gsize scanned;                /* adapter bytes at the last fruitless scan */
+  gsize scanned;                /* window bytes at the last fruitless scan */
   gboolean seen_valid;
   gboolean have_group_id;
   guint group_id;
@@ -317,7 +334,7 @@ gst_frame_demux_init (GstFrameDemux * self)
   self->flowcombiner = gst_flow_combiner_new ();
   self->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
       (GDestroyNotify) conn_free);
-  self->adapter = gst_adapter_new ();
+  self->window = g_byte_array_new ();
   self->max_frame_size = DEFAULT_MAX_FRAME_SIZE;
   self->corruption_policy = DEFAULT_CORRUPTION_POLICY;
   self->synced = TRUE;
@@ -330,7 +347,8 @@ gst_frame_demux_finalize (GObject * object)
 
   gst_flow_combiner_free (self->flowcombiner);
   g_hash_table_destroy (self->conns);
-  g_object_unref (self->adapter);
+  g_free (self->join);
+  g_byte_array_unref (self->window);
   gst_caps_replace (&self->caps, NULL);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -341,7 +359,13 @@ gst_frame_demux_finalize (GObject * object)
 static void
 gst_frame_demux_reset_parser (GstFrameDemux * self)
 {
-  gst_adapter_clear (self->adapter);
+  self->stash_len = 0;
+  g_clear_pointer (&self->join, g_free);
+  self->join_len = self->join_size = 0;
+  /* a new array also releases the memory of a large window */
+  g_byte_array_unref (self->window);
+  self->window = g_byte_array_new ();
+  self->resume_at = 0;
   self->synced = TRUE;
   self->episode_skipped = 0;
   self->scanned = 0;
@@ -552,17 +576,29 @@ gst_frame_demux_lose_sync (GstFrameDemux * self, WrtcFrameStatus status,
   self->lost_at = at;
   self->episode_skipped = 0;
   self->scanned = 0;
+  /* Only the terminator is wrong, so the length is probably right: the
+   * next frame may start right at the claimed end, where no ';' precedes
+   * it for the search to find. */
+  self->resume_at = status == WRTC_FRAME_BAD_TERMINATOR ?
+      (gsize) h->length + WRTC_FRAME_OVERHEAD : 0;
   STAT_ADD (self->st_resyncs, 1);
   return TRUE;
 }
 
+/* Discards the first @n bytes of the search window. */
 static void
 gst_frame_demux_skip (GstFrameDemux * self, gsize n)
 {
-  gst_adapter_flush (self->adapter, n);
+  g_byte_array_remove_range (self->window, 0, n);
   self->offset += n;
   self->episode_skipped += n;
   STAT_ADD (self->st_skipped, n);
+}
+
+static inline gsize
+gst_frame_demux_pending (GstFrameDemux * self)
+{
+  return self->synced ? self->stash_len + self->join_len : self->window->len;
 }
 
 /* ---- parsing ---- */
@@ -575,15 +611,50 @@ flow_stops (GstFlowReturn ret)
   return ret == GST_FLOW_FLUSHING || ret <= GST_FLOW_NOT_NEGOTIATED;
 }
 
-/* Walks @buf (taken), which starts at a frame boundary, and pushes every
- * complete frame as a sub-buffer of it. A partial frame at the end, or
- * everything from a damaged frame on, goes to the adapter. */
+/* Copies bytes of a frame that spans input buffers (in sync). Returns how
+ * many bytes of @data it took: all of them unless they complete the frame.
+ * The frame is complete when join_len == join_size; when stash is full but
+ * join is NULL the header announced more than @max. */
+static gsize
+gst_frame_demux_hold (GstFrameDemux * self, const guint8 * data, gsize size,
+    guint max)
+{
+  gsize used = 0, n;
+
+  if (self->join == NULL) {
+    WrtcFrameHeader h;
+
+    n = MIN (WRTC_FRAME_HEADER_SIZE - self->stash_len, size);
+    memcpy (self->stash + self->stash_len, data, n);
+    self->stash_len += n;
+    used = n;
+    if (self->stash_len < WRTC_FRAME_HEADER_SIZE)
+      return used;
+    wrtc_frame_read_header (self->stash, &h);
+    if (h.length > max)
+      return used;
+    self->join_size = (gsize) h.length + WRTC_FRAME_OVERHEAD;
+    self->join = g_malloc (self->join_size);
+    memcpy (self->join, self->stash, WRTC_FRAME_HEADER_SIZE);
+    self->join_len = WRTC_FRAME_HEADER_SIZE;
+    self->stash_len = 0;
+  }
+  n = MIN (self->join_size - self->join_len, size - used);
+  memcpy (self->join + self->join_len, data + used, n);
+  self->join_len += n;
+  return used + n;
+}
+
+/* Walks @buf (taken) from @start, which is a frame boundary, and pushes
+ * every complete frame as a sub-buffer of it. A partial frame at the end is
+ * copied to stash/join, everything from a damaged frame on to the window. */
 static GstFlowReturn
-gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, guint max)
+gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
+    guint max)
 {
   GstFlowReturn ret = GST_FLOW_OK;
   GstMapInfo map;
-  gsize pos = 0;
+  gsize pos = start;
   guint64 frames = 0, bytes = 0;
   gboolean keep_rest = TRUE;
 
@@ -643,8 +714,8 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, guint max)
     if (status == WRTC_FRAME_NEED_MORE)
       break;
 
-    if (!gst_frame_demux_lose_sync (self, status, &h, self->offset + pos,
-            max)) {
+    if (!gst_frame_demux_lose_sync (self, status, &h,
+            self->offset + (pos - start), max)) {
       ret = GST_FLOW_ERROR;
       keep_rest = FALSE;
     }
@@ -653,152 +724,176 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, guint max)
 
   STAT_ADD (self->st_frames, frames);
   STAT_ADD (self->st_bytes, bytes);
-  self->offset += pos;
+  self->offset += pos - start;
 
+  if (keep_rest && pos < map.size) {
+    if (self->synced)
+      gst_frame_demux_hold (self, map.data + pos, map.size - pos, max);
+    else
+      g_byte_array_append (self->window, map.data + pos, map.size - pos);
+  }
   gst_buffer_unmap (buf, &map);
-  if (keep_rest && pos < map.size)
-    gst_adapter_push (self->adapter, gst_buffer_copy_region (buf,
-            GST_BUFFER_COPY_MEMORY, pos, map.size - pos));
   gst_buffer_unref (buf);
 
   return ret;
 }
 
+/* TRUE if a frame verifies at @pos of @data and its successor, as far as
+ * it is buffered, is plausible (the rule wrtc_frame_find_sync applies). */
+static gboolean
+frame_verifies_at (const guint8 * data, gsize size, gsize pos, guint max)
+{
+  WrtcFrameHeader h;
+  WrtcFrameStatus next;
+
+  if (pos >= size || wrtc_frame_parse (data + pos, size - pos, max, &h) !=
+      WRTC_FRAME_OK)
+    return FALSE;
+  pos += (gsize) h.length + WRTC_FRAME_OVERHEAD;
+  if (pos >= size)
+    return TRUE;
+  next = wrtc_frame_parse (data + pos, size - pos, max, &h);
+  return next == WRTC_FRAME_OK || next == WRTC_FRAME_NEED_MORE;
+}
+
 /* Below this many held bytes every input triggers a new search for sync. */
 #define RESCAN_MIN_WINDOW (64 * 1024)
 
-/* Parses @buf (taken, may be NULL), which continues the adapter contents:
- * walks it when in sync, otherwise searches for sync and walks from there.
- * @force: search even if little data came since the last search. */
+/* Parses @buf (taken, may be NULL) from @start, which continues the bytes
+ * held so far: walks it when in sync, otherwise searches for sync and walks
+ * from there. @force: search even if little data came since the last
+ * search. */
 static GstFlowReturn
-gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, guint max,
-    gboolean force)
+gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, gsize start,
+    guint max, gboolean force)
 {
   GstFlowReturn ret = GST_FLOW_OK;
 
   for (;;) {
-    const guint8 *data;
-    gsize avail, off;
-    WrtcFrameSync sync;
+    GByteArray *win;
+    gsize off;
 
     if (self->synced) {
       if (buf == NULL)
         return ret;
-      ret = gst_frame_demux_walk (self, buf, max);
+      ret = gst_frame_demux_walk (self, buf, start, max);
       buf = NULL;
       if (self->synced || ret == GST_FLOW_ERROR)
         return ret;
     } else if (buf != NULL) {
-      gst_adapter_push (self->adapter, buf);
+      GstMapInfo map;
+
+      if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
+        GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
+            ("could not map input buffer"));
+        gst_buffer_unref (buf);
+        return GST_FLOW_ERROR;
+      }
+      g_byte_array_append (self->window, map.data + start, map.size - start);
+      gst_buffer_unmap (buf, &map);
+      gst_buffer_unref (buf);
       buf = NULL;
     }
 
-    avail = gst_adapter_available (self->adapter);
-    if (avail == 0)
+    win = self->window;
+    if (win->len == 0)
       return ret;
-    /* A search rescans the whole window, which an undecidable candidate
-     * (a plausible length inside garbage) can stretch to max-frame-size.
-     * Rescanning that for every small input would be quadratic, so once the
-     * window is large wait until it has grown by an eighth. */
-    if (!force && self->scanned > RESCAN_MIN_WINDOW &&
-        avail - self->scanned < self->scanned / 8)
-      return ret;
-    data = gst_adapter_map (self->adapter, avail);
-    sync = wrtc_frame_find_sync (data, avail, max, &off);
-    gst_adapter_unmap (self->adapter);
-    if (off > 0)
-      gst_frame_demux_skip (self, off);
-    if (sync == WRTC_FRAME_SYNC_NEED_MORE) {
-      self->scanned = avail - off;
-      return ret;
+
+    /* the position after the damaged frame is tried once, with the data
+     * buffered now; if it cannot be decided the normal search takes over */
+    off = self->resume_at;
+    self->resume_at = 0;
+    if (off == 0 || !frame_verifies_at (win->data, win->len, off, max)) {
+      /* A search rescans the whole window, which an undecidable candidate
+       * (a plausible length inside garbage) can stretch to max-frame-size.
+       * Rescanning that for every small input would be quadratic, so once
+       * the window is large wait until it has grown by an eighth. */
+      if (!force && self->scanned > RESCAN_MIN_WINDOW &&
+          win->len - self->scanned < self->scanned / 8)
+        return ret;
+      if (wrtc_frame_find_sync (win->data, win->len, max, &off) ==
+          WRTC_FRAME_SYNC_NEED_MORE) {
+        gst_frame_demux_skip (self, off);
+        self->scanned = win->len;
+        return ret;
+      }
     }
+    gst_frame_demux_skip (self, off);
     self->scanned = 0;
 
     GST_INFO_OBJECT (self, "regained sync at byte offset %" G_GUINT64_FORMAT
         ", skipped %" G_GUINT64_FORMAT " bytes since byte offset %"
         G_GUINT64_FORMAT, self->offset, self->episode_skipped, self->lost_at);
     self->synced = TRUE;
-    avail = gst_adapter_available (self->adapter);
-    buf = gst_adapter_take_buffer (self->adapter, avail);
+    /* the window becomes the buffer its frames are pushed from */
+    buf = gst_buffer_new_wrapped_bytes (g_byte_array_free_to_bytes (win));
+    self->window = g_byte_array_new ();
+    start = 0;
   }
-}
-
-/* Moves @size bytes at @offset of @buf to the adapter, without copying. */
-static void
-push_region (GstFrameDemux * self, GstBuffer * buf, gsize offset, gsize size)
-{
-  if (size > 0)
-    gst_adapter_push (self->adapter, gst_buffer_copy_region (buf,
-            GST_BUFFER_COPY_MEMORY, offset, size));
 }
 
 static GstFlowReturn
 gst_frame_demux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
   GstFrameDemux *self = GST_FRAME_DEMUX (parent);
-  GstFlowReturn ret;
+  GstFlowReturn ret = GST_FLOW_OK;
   guint max = g_atomic_int_get (&self->max_frame_size);
-  gsize avail = gst_adapter_available (self->adapter);
+  gsize start = 0;
 
   GST_LOG_OBJECT (self, "input of %" G_GSIZE_FORMAT " bytes at offset %"
       G_GUINT64_FORMAT ", %" G_GSIZE_FORMAT " pending",
-      gst_buffer_get_size (buf), self->offset, avail);
-  if (self->synced && avail > 0) {
-    /* Complete the pending frame with just the bytes it lacks; that join is
-     * the only copy. The rest of @buf is then walked zero-copy. */
-    gsize in_size = gst_buffer_get_size (buf), used = 0, need;
-    GstBuffer *joined = NULL, *rest = NULL;
+      gst_buffer_get_size (buf), self->offset,
+      gst_frame_demux_pending (self));
 
-    if (avail < WRTC_FRAME_HEADER_SIZE) {
-      need = MIN (WRTC_FRAME_HEADER_SIZE - avail, in_size);
-      push_region (self, buf, 0, need);
-      used = need;
-      avail += need;
+  if (self->synced && (self->stash_len > 0 || self->join != NULL)) {
+    /* Complete the pending frame with just the bytes it lacks; the rest of
+     * @buf is then walked zero-copy. */
+    GstMapInfo map;
+
+    if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
+          ("could not map input buffer"));
+      gst_buffer_unref (buf);
+      return GST_FLOW_ERROR;
     }
-    if (avail >= WRTC_FRAME_HEADER_SIZE) {
-      guint8 raw[WRTC_FRAME_HEADER_SIZE];
+    start = gst_frame_demux_hold (self, map.data, map.size, max);
+    gst_buffer_unmap (buf, &map);
+
+    if (self->join != NULL && self->join_len == self->join_size) {
+      GstBuffer *frame = gst_buffer_new_wrapped (self->join, self->join_size);
+
+      self->join = NULL;
+      self->join_len = self->join_size = 0;
+      ret = gst_frame_demux_walk (self, frame, 0, max);
+    } else if (self->stash_len == WRTC_FRAME_HEADER_SIZE) {
       WrtcFrameHeader h;
 
-      gst_adapter_copy (self->adapter, raw, 0, sizeof (raw));
-      wrtc_frame_read_header (raw, &h);
-      if (h.length > max) {
-        /* let the walker report it */
-        joined = gst_adapter_take_buffer (self->adapter, avail);
-      } else {
-        gsize total = (gsize) h.length + WRTC_FRAME_OVERHEAD;
-
-        need = MIN (total - avail, in_size - used);
-        push_region (self, buf, used, need);
-        used += need;
-        avail += need;
-        if (avail == total)
-          joined = gst_adapter_take_buffer (self->adapter, total);
-      }
-    }
-
-    if (joined == NULL) {
+      wrtc_frame_read_header (self->stash, &h);
+      if (gst_frame_demux_lose_sync (self, WRTC_FRAME_TOO_LONG, &h,
+              self->offset, max))
+        g_byte_array_append (self->window, self->stash, self->stash_len);
+      else
+        ret = GST_FLOW_ERROR;
+      self->stash_len = 0;
+    } else {
+      /* all of @buf went into the pending frame */
       gst_buffer_unref (buf);
-      ret = GST_FLOW_OK;
       goto done;
     }
-    if (used < in_size)
-      rest = gst_buffer_copy_region (buf, GST_BUFFER_COPY_MEMORY, used,
-          in_size - used);
+
+    if (flow_stops (ret)) {
+      gst_buffer_unref (buf);
+      goto done;
+    }
+  }
+  /* after a damaged frame this searches, even if @buf has no bytes left */
+  if (start < gst_buffer_get_size (buf) || !self->synced)
+    ret = gst_frame_demux_process (self, buf, start, max, FALSE);
+  else
     gst_buffer_unref (buf);
 
-    ret = gst_frame_demux_process (self, joined, max, FALSE);
-    if (rest != NULL) {
-      if (flow_stops (ret))
-        gst_buffer_unref (rest);
-      else
-        ret = gst_frame_demux_process (self, rest, max, FALSE);
-    }
-  } else {
-    ret = gst_frame_demux_process (self, buf, max, FALSE);
-  }
-
 done:
-  STAT_SET (self->st_pending, gst_adapter_available (self->adapter));
+  STAT_SET (self->st_pending, gst_frame_demux_pending (self));
   return ret;
 }
 
@@ -812,9 +907,9 @@ gst_frame_demux_handle_eos (GstFrameDemux * self)
 
   /* a search may have been postponed: valid frames may still be held */
   if (!self->synced)
-    gst_frame_demux_process (self, NULL, g_atomic_int_get
+    gst_frame_demux_process (self, NULL, 0, g_atomic_int_get
         (&self->max_frame_size), TRUE);
-  avail = gst_adapter_available (self->adapter);
+  avail = gst_frame_demux_pending (self);
 
   if (avail > 0) {
     if (!self->synced) {
@@ -836,8 +931,10 @@ gst_frame_demux_handle_eos (GstFrameDemux * self)
           ("%" G_GSIZE_FORMAT " bytes of an incomplete frame at byte offset %"
               G_GUINT64_FORMAT " of the muxed stream", avail, self->offset));
     }
-    gst_frame_demux_skip (self, avail);
-    STAT_SET (self->st_pending, 0);
+    /* count them as skipped, then drop them */
+    self->offset += avail;
+    STAT_ADD (self->st_skipped, avail);
+    gst_frame_demux_reset_parser (self);
   }
   self->synced = TRUE;
 

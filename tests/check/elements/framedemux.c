@@ -601,6 +601,105 @@ GST_START_TEST (test_random_rechunk)
 
 GST_END_TEST;
 
+/* One 70000-byte frame in one buffer (one memory), fed as 70017 one-byte
+ * sub-buffers of it, as a sender cutting big messages into tiny pieces
+ * would. Each piece shares the parent memory; had the element kept the
+ * pieces until the frame was complete, the parent's 16-bit share count
+ * would overflow (a critical) and each piece would cost a whole GstBuffer.
+ * The pieces must be released as soon as they are pushed. */
+GST_START_TEST (test_one_byte_sub_buffers)
+{
+  const guint len = 70000;
+  Ctx *ctx = ctx_new ();
+  GByteArray *s = g_byte_array_new ();
+  guint8 *payload = g_malloc (len);
+  GstBuffer *parent;
+  GstMemory *parent_mem;
+  gsize pos;
+  guint i;
+
+  for (i = 0; i < len; i++)
+    payload[i] = i % 7 == 0 ? ';' : (i * 31) & 0xff;
+  append_frame (s, 1, TS_MS, payload, len);
+  parent = gst_buffer_new_memdup (s->data, s->len);
+  fail_unless_equals_int (gst_buffer_n_memory (parent), 1);
+  parent_mem = gst_buffer_peek_memory (parent, 0);
+  fail_unless_equals_int (GST_MINI_OBJECT_REFCOUNT_VALUE (parent_mem), 1);
+
+  for (pos = 0; pos < s->len; pos++) {
+    GstBuffer *piece = gst_buffer_copy_region (parent,
+        GST_BUFFER_COPY_MEMORY, pos, 1);
+
+    fail_unless (gst_buffer_peek_memory (piece, 0)->parent == parent_mem);
+    fail_unless_equals_int (gst_harness_push (ctx->h, piece), GST_FLOW_OK);
+    /* the piece is gone, so nothing refers to the parent memory but us */
+    fail_unless_equals_int (GST_MINI_OBJECT_REFCOUNT_VALUE (parent_mem), 1);
+    if (pos % 10000 == 0)
+      fail_unless_equals_uint64 (stat_u64 (ctx, "bytes-pending"), pos + 1);
+  }
+  assert_bytes (ctx, 1, payload, len);
+  fail_unless_equals_int (get_collector (ctx, 1)->buffers_seen, 1);
+  fail_unless_equals_uint64 (stat_u64 (ctx, "bytes-pending"), 0);
+  fail_unless_equals_uint64 (stat_u64 (ctx, "frames"), 1);
+  fail_unless_equals_int (count_messages (ctx, GST_MESSAGE_WARNING), 0);
+
+  gst_buffer_unref (parent);
+  g_free (payload);
+  g_byte_array_unref (s);
+  ctx_free (ctx);
+}
+
+GST_END_TEST;
+
+/* Neither a pending frame (header incomplete, then body incomplete) nor the
+ * resync window keeps a reference to an input buffer or its memory. */
+GST_START_TEST (test_pending_holds_no_input_refs)
+{
+  Ctx *ctx = ctx_new ();
+  GByteArray *s = g_byte_array_new ();
+  guint8 payload[200];
+  /* [end of piece, bytes-pending after it] */
+  guint steps[7][2] = { {5, 5}, {16, 16}, {17, 17}, {100, 100} };
+  guint i, n = 4;
+  gsize pos = 0;
+
+  memset (payload, 'q', sizeof (payload));
+  append_frame (s, 1, TS_MS, payload, sizeof (payload));
+  /* a damaged frame, garbage, then a candidate the search cannot decide
+   * yet: it keeps the bytes from that ';' on in the window */
+  append_frame (s, 1, TS_MS, payload, 10);
+  s->data[s->len - 1] = 'X';
+  g_byte_array_append (s, (const guint8 *) "garbage;", 8);
+  g_byte_array_set_size (s, s->len + WRTC_FRAME_HEADER_SIZE);
+  wrtc_frame_write_header (s->data + s->len - WRTC_FRAME_HEADER_SIZE, 1,
+      TS_MS, 100);
+  steps[n][0] = s->len;
+  steps[n++][1] = 1 + WRTC_FRAME_HEADER_SIZE;
+  g_byte_array_append (s, payload, 5);
+  steps[n][0] = s->len;
+  steps[n++][1] = 1 + WRTC_FRAME_HEADER_SIZE + 5;
+
+  for (i = 0; i < n; i++) {
+    GstBuffer *in = gst_buffer_new_memdup (s->data + pos, steps[i][0] - pos);
+    GstMemory *mem = gst_buffer_peek_memory (in, 0);
+
+    fail_unless_equals_int (gst_harness_push (ctx->h, gst_buffer_ref (in)),
+        GST_FLOW_OK);
+    fail_unless_equals_int (GST_MINI_OBJECT_REFCOUNT_VALUE (in), 1);
+    fail_unless_equals_int (GST_MINI_OBJECT_REFCOUNT_VALUE (mem), 1);
+    gst_buffer_unref (in);
+    pos = steps[i][0];
+    fail_unless_equals_uint64 (stat_u64 (ctx, "bytes-pending"), steps[i][1]);
+  }
+  fail_unless_equals_int (get_collector (ctx, 1)->data->len,
+      sizeof (payload));
+  fail_unless_equals_uint64 (stat_u64 (ctx, "resyncs"), 1);
+  g_byte_array_unref (s);
+  ctx_free (ctx);
+}
+
+GST_END_TEST;
+
 static gboolean
 mem_inside (GstBuffer * out, const guint8 * start, gsize size)
 {
@@ -787,14 +886,22 @@ GST_START_TEST (test_all_unlinked)
 
 GST_END_TEST;
 
+/* [chunking, frame behind the damaged one recovered]. Chunking: 0 = the
+ * whole stream in one buffer, 1 = split inside the damaged frame (it is
+ * completed on the join path), else pieces of that many bytes. */
+static const guint bad_term_params[][2] = { {0, 1}, {1, 1}, {13, 0} };
+
 GST_START_TEST (test_bad_terminator_resync)
 {
+  guint chunk = bad_term_params[__i__][0];
+  gboolean recovered = bad_term_params[__i__][1];
   Ctx *ctx = ctx_new ();
   GByteArray *s = g_byte_array_new ();
   GByteArray *exp = g_byte_array_new ();
   guint8 payload[100];
-  guint i, bad_start, bad_len;
+  guint i, bad_start, bad_len, next_len;
 
+  GST_INFO ("chunking %u", chunk);
   for (i = 0; i < sizeof (payload); i++)
     payload[i] = i;
   append_frame (s, 1, TS_MS, payload, 10);
@@ -802,30 +909,82 @@ GST_START_TEST (test_bad_terminator_resync)
   bad_start = s->len;
   append_frame (s, 1, TS_MS, payload, 50);
   s->data[s->len - 1] = 'X';    /* broken terminator */
-  /* Resync candidates start right after a ';'. The damaged frame lost its
-   * ';', so the frame behind it cannot be told from garbage: it is skipped
-   * too, and sync comes back after its terminator. */
-  append_frame (s, 1, TS_MS, payload, 20);
   bad_len = s->len - bad_start;
+  /* No ';' precedes this frame, so the search cannot find it; only trying
+   * the damaged frame's claimed end does, when this frame and the header
+   * after it are in the buffered data at that moment. */
+  append_frame (s, 1, TS_MS, payload, 20);
+  next_len = s->len - bad_start - bad_len;
+  if (recovered)
+    g_byte_array_append (exp, payload, 20);
   for (i = 1; i < 5; i++) {
     append_frame (s, 1, TS_MS, payload, 20 + i);
     g_byte_array_append (exp, payload, 20 + i);
   }
-  /* in small pieces so the resync crosses buffer boundaries */
-  for (i = 0; i < s->len; i += 13)
-    fail_unless_equals_int (push_bytes (ctx, s->data + i, MIN (13,
-                s->len - i)), GST_FLOW_OK);
+  if (chunk == 0) {
+    push_all (ctx, s);
+  } else if (chunk == 1) {
+    fail_unless_equals_int (push_bytes (ctx, s->data, bad_start + 30),
+        GST_FLOW_OK);
+    fail_unless_equals_int (push_bytes (ctx, s->data + bad_start + 30,
+            s->len - bad_start - 30), GST_FLOW_OK);
+  } else {
+    for (i = 0; i < s->len; i += chunk)
+      fail_unless_equals_int (push_bytes (ctx, s->data + i, MIN (chunk,
+                  s->len - i)), GST_FLOW_OK);
+  }
   fail_unless (gst_harness_push_event (ctx->h, gst_event_new_eos ()));
 
   assert_bytes (ctx, 1, exp->data, exp->len);
-  fail_unless_equals_uint64 (stat_u64 (ctx, "bytes-skipped"), bad_len);
+  fail_unless_equals_uint64 (stat_u64 (ctx, "bytes-skipped"),
+      recovered ? bad_len : bad_len + next_len);
   fail_unless_equals_uint64 (stat_u64 (ctx, "resyncs"), 1);
-  fail_unless_equals_uint64 (stat_u64 (ctx, "frames"), 5);
+  fail_unless_equals_uint64 (stat_u64 (ctx, "frames"), recovered ? 6 : 5);
   fail_unless_equals_int (count_messages (ctx, GST_MESSAGE_WARNING), 1);
   fail_unless_equals_int (count_messages (ctx, GST_MESSAGE_ERROR), 0);
   fail_unless (get_collector (ctx, 1)->eos);
   g_byte_array_unref (s);
   g_byte_array_unref (exp);
+  ctx_free (ctx);
+}
+
+GST_END_TEST;
+
+/* The frame at the damaged frame's claimed end verifies, but the header
+ * after it announces more than max-frame-size: the position is rejected
+ * (as the search would reject it) and the search finds the next frame. */
+GST_START_TEST (test_resume_candidate_rejected)
+{
+  Ctx *ctx = ctx_new ();
+  GByteArray *s = g_byte_array_new ();
+  guint8 payload[100];
+  guint i, bad_start, good_start;
+
+  g_object_set (ctx->demux, "max-frame-size", 1000, NULL);
+  for (i = 0; i < sizeof (payload); i++)
+    payload[i] = i;
+  append_frame (s, 1, TS_MS, (const guint8 *) "pre", 3);
+  bad_start = s->len;
+  append_frame (s, 1, TS_MS, payload, 50);
+  s->data[s->len - 1] = 'X';
+  append_frame (s, 2, TS_MS, (const guint8 *) "fake", 4);
+  g_byte_array_set_size (s, s->len + WRTC_FRAME_HEADER_SIZE);
+  wrtc_frame_write_header (s->data + s->len - WRTC_FRAME_HEADER_SIZE, 1,
+      TS_MS, 5000);
+  g_byte_array_append (s, (const guint8 *) ";", 1);
+  good_start = s->len;
+  for (i = 0; i < 3; i++)
+    append_frame (s, 1, TS_MS, (const guint8 *) "good", 4);
+  push_all (ctx, s);
+  fail_unless (gst_harness_push_event (ctx->h, gst_event_new_eos ()));
+
+  assert_bytes (ctx, 1, (const guint8 *) "pregoodgoodgood", 15);
+  fail_unless (get_collector (ctx, 2) == NULL, "the rejected frame came out");
+  fail_unless_equals_uint64 (stat_u64 (ctx, "bytes-skipped"),
+      good_start - bad_start);
+  fail_unless_equals_uint64 (stat_u64 (ctx, "frames"), 4);
+  fail_unless_equals_uint64 (stat_u64 (ctx, "resyncs"), 1);
+  g_byte_array_unref (s);
   ctx_free (ctx);
 }
 
@@ -1332,7 +1491,11 @@ framedemux_suite (void)
   tcase_add_test (tc, test_only_control_then_eos);
   tcase_add_test (tc, test_unlinked);
   tcase_add_test (tc, test_all_unlinked);
-  tcase_add_test (tc, test_bad_terminator_resync);
+  tcase_add_test (tc, test_one_byte_sub_buffers);
+  tcase_add_test (tc, test_pending_holds_no_input_refs);
+  tcase_add_loop_test (tc, test_bad_terminator_resync, 0,
+      G_N_ELEMENTS (bad_term_params));
+  tcase_add_test (tc, test_resume_candidate_rejected);
   tcase_add_test (tc, test_lost_bytes_resync);
   tcase_add_test (tc, test_false_length_in_garbage);
   tcase_add_test (tc, test_too_long_resync);
