@@ -611,6 +611,46 @@ flow_stops (GstFlowReturn ret)
   return ret == GST_FLOW_FLUSHING || ret <= GST_FLOW_NOT_NEGOTIATED;
 }
 
+static gboolean
+remove_meta (GstBuffer * buf, GstMeta ** meta, gpointer unused)
+{
+  *meta = NULL;
+  return TRUE;
+}
+
+/* Turns an input buffer we own alone into a payload buffer: trimmed to the
+ * payload, without the input's timestamps, flags or metas. */
+static void
+strip_buffer (GstBuffer * buf, gsize offset, gsize size)
+{
+  gpointer state = NULL;
+
+  gst_buffer_resize (buf, offset, size);
+  GST_BUFFER_PTS (buf) = GST_BUFFER_DTS (buf) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (buf) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_FLAG_UNSET (buf, ~(GST_MINI_OBJECT_FLAG_LAST - 1));
+  if (gst_buffer_iterate_meta (buf, &state) != NULL)
+    gst_buffer_foreach_meta (buf, remove_meta, NULL);
+}
+
+/* Stamps a payload buffer (taken) with its connection offsets and the
+ * sender's wall clock, and pushes it. */
+static GstFlowReturn
+gst_frame_demux_push_payload (GstFrameDemux * self, FrameDemuxConn * conn,
+    GstBuffer * out, guint64 timestamp_ms)
+{
+  /* saturate instead of wrapping for absurd sender clocks */
+  GstClockTime ts = timestamp_ms < G_MAXUINT64 / GST_MSECOND ?
+      timestamp_ms * GST_MSECOND : G_MAXUINT64 - 1;
+
+  GST_BUFFER_OFFSET (out) = conn->offset;
+  conn->offset += gst_buffer_get_size (out);
+  GST_BUFFER_OFFSET_END (out) = conn->offset;
+  gst_buffer_add_reference_timestamp_meta (out, unix_ts_caps_obj, ts,
+      GST_CLOCK_TIME_NONE);
+  return gst_frame_demux_push (self, conn, out);
+}
+
 /* Copies bytes of a frame that spans input buffers (in sync). Returns how
  * many bytes of @data it took: all of them unless they complete the frame.
  * The frame is complete when join_len == join_size; when stash is full but
@@ -657,6 +697,15 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
   gsize pos = start;
   guint64 frames = 0, bytes = 0;
   gboolean keep_rest = TRUE;
+  /* The last frame of a buffer nobody else holds can take over the input
+   * GstBuffer itself, trimmed to its payload: no buffer or memory to
+   * allocate for it. With one frame per message (framemux when downstream
+   * keeps up) that is every frame. */
+  gboolean can_reuse = gst_buffer_is_writable (buf) &&
+      gst_buffer_n_memory (buf) == 1;
+  FrameDemuxConn *reuse_conn = NULL;
+  gsize reuse_offset = 0, reuse_size = 0;
+  guint64 reuse_ts_ms = 0;
 
   if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
@@ -681,7 +730,6 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
       } else {
         FrameDemuxConn *conn = gst_frame_demux_get_conn (self, h.conn_no);
         GstBuffer *out;
-        GstClockTime ts;
 
         frames++;
         bytes += h.length;
@@ -690,18 +738,16 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
         if (G_UNLIKELY (h.length == 0))
           continue;
 
+        if (pos == map.size && can_reuse) {
+          reuse_conn = conn;
+          reuse_offset = payload;
+          reuse_size = h.length;
+          reuse_ts_ms = h.timestamp_ms;
+          break;
+        }
         out = gst_buffer_copy_region (buf, GST_BUFFER_COPY_MEMORY, payload,
             h.length);
-        GST_BUFFER_OFFSET (out) = conn->offset;
-        conn->offset += h.length;
-        GST_BUFFER_OFFSET_END (out) = conn->offset;
-        /* saturate instead of wrapping for absurd sender clocks */
-        ts = h.timestamp_ms < G_MAXUINT64 / GST_MSECOND ?
-            h.timestamp_ms * GST_MSECOND : G_MAXUINT64 - 1;
-        gst_buffer_add_reference_timestamp_meta (out, unix_ts_caps_obj, ts,
-            GST_CLOCK_TIME_NONE);
-
-        ret = gst_frame_demux_push (self, conn, out);
+        ret = gst_frame_demux_push_payload (self, conn, out, h.timestamp_ms);
         if (G_UNLIKELY (flow_stops (ret))) {
           GST_DEBUG_OBJECT (self, "stopping: %s", gst_flow_get_name (ret));
           keep_rest = FALSE;
@@ -733,7 +779,15 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
       g_byte_array_append (self->window, map.data + pos, map.size - pos);
   }
   gst_buffer_unmap (buf, &map);
-  gst_buffer_unref (buf);
+
+  if (reuse_conn != NULL) {
+    strip_buffer (buf, reuse_offset, reuse_size);
+    ret = gst_frame_demux_push_payload (self, reuse_conn, buf, reuse_ts_ms);
+    if (G_UNLIKELY (flow_stops (ret)))
+      GST_DEBUG_OBJECT (self, "stopping: %s", gst_flow_get_name (ret));
+  } else {
+    gst_buffer_unref (buf);
+  }
 
   return ret;
 }
