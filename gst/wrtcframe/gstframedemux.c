@@ -41,9 +41,11 @@
  * `src_0` pad. Unknown control codes are skipped; truncated ones are skipped
  * with a warning.
  *
- * An unlinked source pad does not stop the others: its data is dropped and
- * counted in the statistics. When no source pad is linked the element
- * returns not-linked upstream, like any demuxer.
+ * An unlinked source pad never stops the stream: connections come and go
+ * in a tunnel, and one nobody links (or one that appears before the pad
+ * the application wants) must not cut off the others. Its data is dropped,
+ * counted in the statistics, and a warning names the connection once.
+ * Errors and flushing propagate upstream through a GstFlowCombiner.
  *
  * ## Damaged input
  *
@@ -124,6 +126,7 @@ typedef struct
   GstPad *pad;
   guint64 offset;               /* payload bytes already output */
   gboolean need_segment;        /* a flush removed the segment */
+  gboolean warned_unlinked;     /* the not-linked warning was posted */
 
   guint64 frames;
   guint64 bytes;
@@ -511,6 +514,15 @@ gst_frame_demux_push (GstFrameDemux * self, FrameDemuxConn * conn,
   if (G_UNLIKELY (ret == GST_FLOW_NOT_LINKED)) {
     STAT_ADD (conn->dropped, 1);
     STAT_ADD (self->st_dropped, 1);
+    if (!conn->warned_unlinked) {
+      GST_ELEMENT_WARNING (self, STREAM, DEMUX,
+          ("Connection %u is not linked: its data is dropped.",
+              conn->conn_no),
+          ("link %s:%s to receive it; the \"stats\" property counts the "
+              "dropped frames", GST_DEBUG_PAD_NAME (conn->pad)));
+      conn->warned_unlinked = TRUE;
+    }
+    ret = GST_FLOW_OK;
   }
   return gst_flow_combiner_update_pad_flow (self->flowcombiner, conn->pad,
       ret);
