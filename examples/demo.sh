@@ -20,8 +20,8 @@ gst-launch-1.0 -e \
   framemux name=mux max-message-size=65536 ! queue ! framedemux name=demux \
   filesrc location="$work/in.bin" blocksize=4096 ! mux.sink_1 \
   videotestsrc num-buffers=300 ! video/x-raw,width=320,height=240 ! mux.sink_2 \
-  demux.src_1 ! queue ! filesink location="$work/out.bin" \
-  demux.src_2 ! queue ! fakesink
+  demux.src_1 ! queue ! filesink async=false location="$work/out.bin" \
+  demux.src_2 ! queue ! fakesink async=false
 { set +x; } 2>/dev/null
 
 in_sum=$(sha256sum < "$work/in.bin" | cut -d' ' -f1)

@@ -73,7 +73,7 @@
  *
  * |[
  * gst-launch-1.0 -e framemux name=m ! framedemux name=d \
- *     d.src_1 ! queue ! fakesink  d.src_2 ! queue ! fakesink \
+ *     d.src_1 ! queue ! fakesink async=false  d.src_2 ! queue ! fakesink async=false \
  *     videotestsrc num-buffers=100 ! m.sink_1 \
  *     audiotestsrc num-buffers=100 ! m.sink_2
  * ]| A round trip through framedemux.
