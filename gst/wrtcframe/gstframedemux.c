@@ -623,6 +623,18 @@ flow_stops (GstFlowReturn ret)
   return ret == GST_FLOW_FLUSHING || ret <= GST_FLOW_NOT_NEGOTIATED;
 }
 
+/* Maps @buf for reading; on failure posts the error and drops @buf. */
+static gboolean
+map_input (GstFrameDemux * self, GstBuffer * buf, GstMapInfo * map)
+{
+  if (G_LIKELY (gst_buffer_map (buf, map, GST_MAP_READ)))
+    return TRUE;
+  GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
+      ("could not map input buffer"));
+  gst_buffer_unref (buf);
+  return FALSE;
+}
+
 static gboolean
 remove_meta (GstBuffer * buf, GstMeta ** meta, gpointer unused)
 {
@@ -719,12 +731,8 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
   gsize reuse_offset = 0, reuse_size = 0;
   guint64 reuse_ts_ms = 0;
 
-  if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
-        ("could not map input buffer"));
-    gst_buffer_unref (buf);
+  if (!map_input (self, buf, &map))
     return GST_FLOW_ERROR;
-  }
 
   while (pos < map.size) {
     WrtcFrameHeader h;
@@ -849,12 +857,8 @@ gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, gsize start,
     } else if (buf != NULL) {
       GstMapInfo map;
 
-      if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
-        GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
-            ("could not map input buffer"));
-        gst_buffer_unref (buf);
+      if (!map_input (self, buf, &map))
         return GST_FLOW_ERROR;
-      }
       g_byte_array_append (self->window, map.data + start, map.size - start);
       gst_buffer_unmap (buf, &map);
       gst_buffer_unref (buf);
@@ -916,12 +920,8 @@ gst_frame_demux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
      * @buf is then walked zero-copy. */
     GstMapInfo map;
 
-    if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
-      GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
-          ("could not map input buffer"));
-      gst_buffer_unref (buf);
+    if (!map_input (self, buf, &map))
       return GST_FLOW_ERROR;
-    }
     start = gst_frame_demux_hold (self, map.data, map.size, max);
     gst_buffer_unmap (buf, &map);
 
