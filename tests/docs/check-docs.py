@@ -2,7 +2,7 @@
 """Fails when gst-inspect-1.0 shows something the element's doc page does not.
 
 For every element given on the command line, docs/plugins/<element>.md must
-mention, in backquotes, each pad template, each property (except GstObject's
+mention, in backquotes, each pad template and pad property, each property (except GstObject's
 own `name` and `parent`) and each signal and action signal that
 gst-inspect-1.0 lists, and every property needs a non-empty blurb.
 One test case per element; prints Check's summary line format.
@@ -34,6 +34,7 @@ def section(text, title):
 
 def documented_items(out):
     pads = re.findall(r"^\s+(?:SRC|SINK) template: '([^']+)'", out, re.M)
+    pad_props = re.findall(r"^      (\S+)\s+: ", "\n".join(section(out, "Pad Templates")), re.M)
     props, blurbs = [], {}
     for line in section(out, "Element Properties"):
         m = re.match(r"^  (\S[^:]*?)\s*: (.*)$", line)
@@ -43,7 +44,7 @@ def documented_items(out):
     signals = []
     for title in ("Element Signals", "Element Actions"):
         signals += re.findall(r'^\s+"([^"]+)"\s*:', "\n".join(section(out, title)), re.M)
-    return pads, [p for p in props if p not in INHERITED], blurbs, signals
+    return pads + pad_props, [p for p in props if p not in INHERITED], blurbs, signals
 
 
 def check(element, docs_dir):
