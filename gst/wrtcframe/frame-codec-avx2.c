@@ -11,23 +11,6 @@
 
 #include <immintrin.h>
 
-static inline void
-avx2_read_header_inline (const guint8 * src, WrtcFrameHeader * header)
-{
-  /* See frame-codec-ssse3.c for the layout. */
-  const __m128i perm = _mm_setr_epi8 (3, 2, 1, 0, 15, 14, 13, 12,
-      11, 10, 9, 8, 7, 6, 5, 4);
-  __m128i v = _mm_loadu_si128 ((const __m128i *) src);
-
-  _mm_storeu_si128 ((__m128i *) header, _mm_shuffle_epi8 (v, perm));
-}
-
-static void
-avx2_read_header (const guint8 * src, WrtcFrameHeader * header)
-{
-  avx2_read_header_inline (src, header);
-}
-
 static inline guint
 avx2_mask32 (const guint8 * p, __m256i semi)
 {
@@ -79,6 +62,6 @@ avx2_find_terminator (const guint8 * data, gsize size)
 }
 
 const WrtcFrameKernels wrtc_frame_kernels_avx2 = {
-  avx2_read_header,
+  wrtc_frame_ssse3_read_header,     /* AVX2 has no wider form of it */
   avx2_find_terminator,
 };

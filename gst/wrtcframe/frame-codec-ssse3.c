@@ -12,8 +12,8 @@
 
 /* Wire order: conn[0..3] ts[4..11] len[12..15], all big-endian.
  * WrtcFrameHeader (little-endian host): conn[0..3] len[4..7] ts[8..15]. */
-static inline void
-ssse3_read_header_inline (const guint8 * src, WrtcFrameHeader * header)
+void
+wrtc_frame_ssse3_read_header (const guint8 * src, WrtcFrameHeader * header)
 {
   const __m128i perm = _mm_setr_epi8 (3, 2, 1, 0, 15, 14, 13, 12,
       11, 10, 9, 8, 7, 6, 5, 4);
@@ -22,13 +22,7 @@ ssse3_read_header_inline (const guint8 * src, WrtcFrameHeader * header)
   _mm_storeu_si128 ((__m128i *) header, _mm_shuffle_epi8 (v, perm));
 }
 
-static void
-ssse3_read_header (const guint8 * src, WrtcFrameHeader * header)
-{
-  ssse3_read_header_inline (src, header);
-}
-
 const WrtcFrameKernels wrtc_frame_kernels_ssse3 = {
-  ssse3_read_header,
+  wrtc_frame_ssse3_read_header,
   wrtc_frame_sse2_find_terminator,
 };

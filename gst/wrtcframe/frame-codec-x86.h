@@ -14,6 +14,11 @@
 
 #include <emmintrin.h>
 
+/* The pshufb header decoder (frame-codec-ssse3.c), shared by the SSSE3 and
+ * AVX2 kernel sets. */
+G_GNUC_INTERNAL void wrtc_frame_ssse3_read_header (const guint8 * src,
+    WrtcFrameHeader * header);
+
 /* Bytes shorter than one vector: a plain loop (at most 15 iterations). */
 static inline gsize
 x86_find_small (const guint8 * data, gsize size)
