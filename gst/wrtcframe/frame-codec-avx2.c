@@ -5,7 +5,8 @@
 
 /* AVX2 kernels. Compiled with -mavx2; only called after the runtime check
  * (which includes the OS's YMM state support). The header decode is the
- * VEX-encoded pshufb: AVX2 has nothing wider to offer for 16 bytes. */
+ * SSSE3 one: AVX2 has nothing wider to offer for 16 bytes (the compiler
+ * ends every AVX function with vzeroupper, so mixing costs no transition). */
 
 #include "frame-codec-x86.h"
 
