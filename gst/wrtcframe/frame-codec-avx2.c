@@ -30,7 +30,7 @@ avx2_find_terminator (const guint8 * data, gsize size)
   guint m;
 
   if (size < 16)
-    return x86_find_small (data, size);
+    return wrtc_frame_scalar_find_terminator (data, size);
   if (size < 32)
     return x86_find_tail16 (data, size, 0);
 

@@ -29,6 +29,11 @@ typedef struct
 } WrtcFrameKernels;
 
 G_GNUC_INTERNAL extern const WrtcFrameKernels wrtc_frame_kernels_scalar;
+
+/* The plain byte loop; the SIMD scanners use it for inputs shorter than
+ * one vector. */
+G_GNUC_INTERNAL gsize wrtc_frame_scalar_find_terminator (const guint8 * data,
+    gsize size);
 #if defined (WRTC_FRAME_HAVE_SSE2)
 G_GNUC_INTERNAL extern const WrtcFrameKernels wrtc_frame_kernels_sse2;
 #endif

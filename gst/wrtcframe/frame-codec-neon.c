@@ -46,12 +46,8 @@ neon_find_terminator (const guint8 * data, gsize size)
   gsize i;
   guint64 m;
 
-  if (size < 16) {
-    for (i = 0; i < size; i++)
-      if (data[i] == WRTC_FRAME_TERMINATOR)
-        return i;
-    return size;
-  }
+  if (size < 16)
+    return wrtc_frame_scalar_find_terminator (data, size);
   for (i = 0; i + 16 <= size; i += 16) {
     m = neon_mask16 (data + i, semi);
     if (m)

@@ -22,7 +22,7 @@ wrtc_frame_sse2_find_terminator (const guint8 * data, gsize size)
   gsize i = 0;
 
   if (size < 16)
-    return x86_find_small (data, size);
+    return wrtc_frame_scalar_find_terminator (data, size);
 
   for (; i + 64 <= size; i += 64) {
     __m128i a = _mm_cmpeq_epi8 (_mm_loadu_si128 ((const __m128i *) (data + i)),

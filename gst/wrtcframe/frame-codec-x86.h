@@ -19,18 +19,6 @@
 G_GNUC_INTERNAL void wrtc_frame_ssse3_read_header (const guint8 * src,
     WrtcFrameHeader * header);
 
-/* Bytes shorter than one vector: a plain loop (at most 15 iterations). */
-static inline gsize
-x86_find_small (const guint8 * data, gsize size)
-{
-  gsize i;
-
-  for (i = 0; i < size; i++)
-    if (data[i] == WRTC_FRAME_TERMINATOR)
-      return i;
-  return size;
-}
-
 static inline guint
 x86_mask16 (const guint8 * p, __m128i semi)
 {

@@ -94,8 +94,8 @@ parse_inline (const guint8 * data, gsize size, guint32 max_length,
 /* A plain byte loop on purpose (not memchr, which glibc vectorises): this is
  * the baseline the SIMD scanners are compared with, and what
  * WRTC_FRAME_IMPL=scalar is meant to exercise. */
-static gsize
-scalar_find_terminator (const guint8 * data, gsize size)
+gsize
+wrtc_frame_scalar_find_terminator (const guint8 * data, gsize size)
 {
   gsize i;
 
@@ -107,7 +107,7 @@ scalar_find_terminator (const guint8 * data, gsize size)
 
 const WrtcFrameKernels wrtc_frame_kernels_scalar = {
   scalar_read_header,
-  scalar_find_terminator,
+  wrtc_frame_scalar_find_terminator,
 };
 
 /* ---- runtime dispatch ----
