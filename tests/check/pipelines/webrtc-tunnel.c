@@ -23,7 +23,7 @@
 
 #define MAX_CONNS 65
 #define LABEL "tunnel"
-#define WAIT_S 15               /* any single wait; fails loudly past it */
+#define WAIT_S 60               /* any single wait; fails loudly past it */
 
 /* ---------- the byte pattern: byte @offset of connection @conn ---------- */
 
