@@ -58,13 +58,14 @@
  * in those waits: near zero, as nothing polls), `peak-buffered-amount`
  * (guint64 bytes) and `buffered-amount` (guint64, now).
  *
- * ## Example launch line
+ * ## Example pipeline
  * |[
- * gst-launch-1.0 webrtcbin name=w  filesrc location=in.bin ! framemux name=m ! \
- *     datachannelsink webrtcbin=w label=tunnel create-channel=true
- * ]| Sends a file as connection 1 of a tunnel. Signalling (offer, answer,
- * ICE candidates) is the application's part: see examples/ for a complete
- * program with two peers.
+ * webrtcbin name=w  filesrc location=in.bin ! m.sink_1 \
+ *   framemux name=m ! datachannelsink webrtcbin=w label=tunnel create-channel=true
+ * ]| The sending side of a tunnel, for gst_parse_launch() in an application:
+ * webrtcbin needs signalling (offer, answer, ICE candidates), which
+ * gst-launch-1.0 cannot do. examples/wrtcframe-demo.c is a complete program
+ * with two peers.
  */
 
 #ifdef HAVE_CONFIG_H

@@ -40,13 +40,14 @@
  * has `messages-received`, `bytes-received`, `queued-bytes`,
  * `peak-queued-bytes` (all guint64).
  *
- * ## Example launch line
+ * ## Example pipeline
  * |[
- * gst-launch-1.0 webrtcbin name=w  datachannelsrc webrtcbin=w label=tunnel ! \
- *     framedemux name=d  d.src_1 ! queue ! filesink location=out.bin async=false
- * ]| Receives connection 1 of a tunnel into a file. Signalling (offer,
- * answer, ICE candidates) is the application's part: see examples/ for a
- * complete program with two peers.
+ * webrtcbin name=w  datachannelsrc webrtcbin=w label=tunnel ! \
+ *   framedemux name=d  d.src_1 ! queue ! filesink location=out.bin async=false
+ * ]| The receiving side of a tunnel, for gst_parse_launch() in an
+ * application: webrtcbin needs signalling (offer, answer, ICE candidates),
+ * which gst-launch-1.0 cannot do. examples/wrtcframe-demo.c is a complete
+ * program with two peers.
  */
 
 #ifdef HAVE_CONFIG_H
