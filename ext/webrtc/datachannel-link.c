@@ -250,21 +250,14 @@ registry_get (GstElement * webrtcbin)
   return reg;
 }
 
+/* Under reg->lock: @channel is now the one for @label; elements waiting
+ * for that label take it. */
 static void
-on_data_channel (GstElement * webrtcbin, GstWebRTCDataChannel * channel,
-    gpointer unused)
+registry_offer (ChannelRegistry * reg, const gchar * label,
+    GstWebRTCDataChannel * channel)
 {
-  ChannelRegistry *reg = registry_get (webrtcbin);
-  gchar *label = NULL;
   GList *l, *next;
 
-  if (!reg)
-    return;
-  g_object_get (channel, "label", &label, NULL);
-  if (!label)
-    return;
-
-  g_mutex_lock (&reg->lock);
   g_hash_table_replace (reg->channels, g_strdup (label),
       g_object_ref (channel));
   for (l = reg->waiters; l; l = next) {
@@ -277,6 +270,23 @@ on_data_channel (GstElement * webrtcbin, GstWebRTCDataChannel * channel,
     reg->waiters = g_list_delete_link (reg->waiters, l);
     wrtc_channel_link_unref (link);
   }
+}
+
+static void
+on_data_channel (GstElement * webrtcbin, GstWebRTCDataChannel * channel,
+    gpointer unused)
+{
+  ChannelRegistry *reg = registry_get (webrtcbin);
+  gchar *label = NULL;
+
+  if (!reg)
+    return;
+  g_object_get (channel, "label", &label, NULL);
+  if (!label)
+    return;
+
+  g_mutex_lock (&reg->lock);
+  registry_offer (reg, label, channel);
   g_mutex_unlock (&reg->lock);
   g_free (label);
 }
@@ -408,8 +418,7 @@ wrtc_channel_link_bind (WrtcChannelLink * link, GstElement * webrtcbin,
   g_mutex_lock (&reg->lock);
   g_hash_table_remove (reg->creating, label);
   if (channel)
-    g_hash_table_replace (reg->channels, g_strdup (label),
-        g_object_ref (channel));
+    registry_offer (reg, label, channel);
   g_cond_broadcast (&reg->cond);
   g_mutex_unlock (&reg->lock);
 

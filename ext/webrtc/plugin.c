@@ -9,6 +9,7 @@
 
 #include "gstdatachannelsink.h"
 #include "gstdatachannelsrc.h"
+#include "gstframetunnel.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -17,6 +18,7 @@ plugin_init (GstPlugin * plugin)
 
   ret |= GST_ELEMENT_REGISTER (datachannelsink, plugin);
   ret |= GST_ELEMENT_REGISTER (datachannelsrc, plugin);
+  ret |= GST_ELEMENT_REGISTER (frametunnel, plugin);
 
   return ret;
 }

@@ -186,6 +186,7 @@ typedef struct
   guint n_sources;
   Receiver rx;
   GstWebRTCDataChannel *announced;      /* channel the peer announced */
+  gboolean acked[MAX_CONNS];    /* frametunnel: ConnectionOpened seen */
 } Peer;
 
 static void
@@ -794,6 +795,142 @@ GST_START_TEST (test_unreliable_refused)
 
 GST_END_TEST;
 
+/* ---------- frametunnel: one endpoint per side ---------- */
+
+static void
+on_acknowledged (GstElement * tunnel, guint conn, Peer * peer)
+{
+  g_mutex_lock (&peer->rx.lock);
+  peer->acked[conn] = TRUE;
+  g_cond_broadcast (&peer->rx.cond);
+  g_mutex_unlock (&peer->rx.lock);
+}
+
+/* A frametunnel opening @n connections (sink_%u requests without a number)
+ * of @bytes each. */
+static GstElement *
+peer_add_tunnel (Peer * peer, gboolean create, guint n, guint64 bytes)
+{
+  GstElement *tunnel = gst_element_factory_make ("frametunnel", NULL);
+  guint i;
+
+  fail_unless (tunnel != NULL);
+  g_object_set (tunnel, "webrtcbin", "webrtc", "label", LABEL,
+      "create-channel", create, "ping-interval", 50, NULL);
+  gst_bin_add (GST_BIN (peer->pipeline), tunnel);
+  g_signal_connect (tunnel, "pad-added", G_CALLBACK (demux_pad_added),
+      &peer->rx);
+  g_signal_connect (tunnel, "connection-acknowledged",
+      G_CALLBACK (on_acknowledged), peer);
+
+  for (i = 0; i < n; i++) {
+    Source *s = &peer->sources[i];
+    GstAppSrcCallbacks cb = { source_need_data, NULL, NULL };
+    GstElement *appsrc = gst_element_factory_make ("appsrc", NULL);
+    GstPad *srcpad, *sinkpad;
+
+    sinkpad = gst_element_request_pad_simple (tunnel, "sink_%u");
+    fail_unless (sinkpad != NULL);
+    fail_unless (sscanf (GST_PAD_NAME (sinkpad), "sink_%u", &s->conn) == 1);
+    s->total = bytes;
+    s->chunk = 1000 + 517 * i;
+    gst_app_src_set_callbacks (GST_APP_SRC (appsrc), &cb, s, NULL);
+    gst_bin_add (GST_BIN (peer->pipeline), appsrc);
+    srcpad = gst_element_get_static_pad (appsrc, "src");
+    fail_unless_equals_int (gst_pad_link (srcpad, sinkpad), GST_PAD_LINK_OK);
+    gst_object_unref (srcpad);
+    gst_object_unref (sinkpad);
+  }
+  peer->n_sources = n;
+  return tunnel;
+}
+
+/* @peer received every connection @other opened, byte-exact and ended
+ * (SendEOF inside the tunnel), and @other's openings were acknowledged. */
+static void
+peer_wait_tunnel_received (Peer * peer, Peer * other, guint64 bytes)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_TIME_SPAN_SECOND;
+  guint i;
+
+  for (i = 0; i < other->n_sources; i++) {
+    guint conn = other->sources[i].conn;
+
+    g_mutex_lock (&peer->rx.lock);
+    while ((peer->rx.received[conn] < bytes || !peer->rx.eos[conn])
+        && !peer->rx.mismatch)
+      if (!g_cond_wait_until (&peer->rx.cond, &peer->rx.lock, deadline))
+        break;
+    fail_if (peer->rx.mismatch, "%s", peer->rx.mismatch);
+    fail_unless_equals_uint64 (peer->rx.received[conn], bytes);
+    fail_unless (peer->rx.eos[conn], "connection %u: no EOS", conn);
+    g_mutex_unlock (&peer->rx.lock);
+
+    g_mutex_lock (&other->rx.lock);
+    while (!other->acked[conn])
+      if (!g_cond_wait_until (&other->rx.cond, &other->rx.lock, deadline))
+        break;
+    fail_unless (other->acked[conn], "%s: connection %u never acknowledged",
+        GST_ELEMENT_NAME (other->pipeline), conn);
+    g_mutex_unlock (&other->rx.lock);
+  }
+}
+
+/* Two endpoints, connections opened from both sides at once: the numbers
+ * never collide (client odd, server even), every connection arrives
+ * byte-exact and ends with EOS, openings are acknowledged, and pings
+ * measure a round-trip time. */
+GST_START_TEST (test_tunnel_endpoints)
+{
+  const guint64 bytes = 512 * 1024;
+  gint64 deadline;
+  GstElement *ta, *tb;
+  GstStructure *stats;
+  guint64 pongs = 0, rtt_min = 0, rtt_mean = 0;
+  WrtcLoopback *lb;
+  Peer a, b;
+  guint i;
+
+  peer_init (&a, "client");
+  peer_init (&b, "server");
+  ta = peer_add_tunnel (&a, TRUE, 3, bytes);
+  tb = peer_add_tunnel (&b, FALSE, 2, bytes);
+  for (i = 0; i < 3; i++)
+    fail_unless_equals_int (a.sources[i].conn, 2 * i + 1);
+  for (i = 0; i < 2; i++)
+    fail_unless_equals_int (b.sources[i].conn, 2 * i + 2);
+  peers_start (&a, &b, &lb);
+
+  peer_wait_tunnel_received (&b, &a, bytes);
+  peer_wait_tunnel_received (&a, &b, bytes);
+  for (i = 1; i < MAX_CONNS; i++) {     /* and nothing else arrived */
+    fail_unless_equals_uint64 (a.rx.received[i], (i == 2 || i == 4) ?
+        bytes : 0);
+    fail_unless_equals_uint64 (b.rx.received[i], (i % 2 && i <= 5) ?
+        bytes : 0);
+  }
+
+  deadline = g_get_monotonic_time () + WAIT_S * G_TIME_SPAN_SECOND;
+  while (pongs < 3 && g_get_monotonic_time () < deadline) {
+    stats = get_stats (ta);
+    pongs = stat (stats, "pongs-received");
+    rtt_min = stat (stats, "rtt-min");
+    rtt_mean = stat (stats, "rtt-mean");
+    gst_structure_free (stats);
+    g_usleep (10 * 1000);
+  }
+  GST_INFO ("rtt min %" GST_TIME_FORMAT " mean %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (rtt_min), GST_TIME_ARGS (rtt_mean));
+  fail_unless (pongs >= 3, "only %" G_GUINT64_FORMAT " pongs", pongs);
+  fail_unless (rtt_min > 0 && rtt_mean >= rtt_min);
+  stats = get_stats (tb);
+  fail_unless (stat (stats, "pings-answered") >= 3);
+  gst_structure_free (stats);
+  peers_stop (&a, &b, lb);
+}
+
+GST_END_TEST;
+
 static Suite *
 webrtc_tunnel_suite (void)
 {
@@ -810,6 +947,7 @@ webrtc_tunnel_suite (void)
   tcase_add_test (tc, test_null_while_blocked);
   tcase_add_test (tc, test_receiver_stalls);
   tcase_add_test (tc, test_unreliable_refused);
+  tcase_add_test (tc, test_tunnel_endpoints);
   return s;
 }
 
