@@ -244,6 +244,7 @@ struct _GstFrameMux
   guint64 pending_frames;       /* queued in all queues, control included */
   gboolean send_caps;
   gboolean announce;
+  gboolean forward_eos;
   gboolean pushing;             /* someone is the pusher */
   gboolean stopping;            /* going to READY, or src inactive */
   gboolean task_waiting;
@@ -282,6 +283,7 @@ enum
   PROP_STATS,
   PROP_SEND_CAPS,
   PROP_ANNOUNCE,
+  PROP_FORWARD_EOS,
 };
 
 enum
@@ -316,7 +318,7 @@ GST_ELEMENT_REGISTER_DEFINE (framemux, "framemux", GST_RANK_NONE,
 
 #define HAS_DATA(m) ((m)->pending_frames > 0 || (m)->have_split)
 #define NEED_EOS(m) ((m)->n_pads > 0 && (m)->n_eos == (m)->n_pads && \
-    !(m)->eos_sent)
+    !(m)->eos_sent && (m)->forward_eos)
 
 static inline gsize
 frame_wire_size (gsize len)
@@ -1375,6 +1377,13 @@ gst_frame_mux_set_property (GObject * object, guint prop_id,
       mux->announce = g_value_get_boolean (value);
       g_mutex_unlock (&mux->lock);
       break;
+    case PROP_FORWARD_EOS:
+      g_mutex_lock (&mux->lock);
+      mux->forward_eos = g_value_get_boolean (value);
+      if (NEED_EOS (mux))
+        wake_task (mux);
+      g_mutex_unlock (&mux->lock);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1406,6 +1415,11 @@ gst_frame_mux_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_ANNOUNCE:
       g_mutex_lock (&mux->lock);
       g_value_set_boolean (value, mux->announce);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_FORWARD_EOS:
+      g_mutex_lock (&mux->lock);
+      g_value_set_boolean (value, mux->forward_eos);
       g_mutex_unlock (&mux->lock);
       break;
     case PROP_STATS:
@@ -1576,6 +1590,22 @@ gst_frame_mux_class_init (GstFrameMuxClass * klass)
           GST_PARAM_MUTABLE_READY));
 
   /**
+   * GstFrameMux:forward-eos:
+   *
+   * Whether the output ends (EOS downstream) once every sink pad is EOS.
+   * A long-lived tunnel turns this off: connections then end with SendEOF
+   * and CloseConnection only, and the stream stays open for new ones and
+   * for control messages.
+   */
+  g_object_class_install_property (gobject_class, PROP_FORWARD_EOS,
+      g_param_spec_boolean ("forward-eos", "Forward EOS",
+          "Send EOS downstream once every sink pad is EOS and everything "
+          "queued is out (after which nothing more can be sent); turn off "
+          "for a long-lived tunnel where connections come and go",
+          TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
    * GstFrameMux::send-control:
    * @framemux: the element
    * @code: control message code (see wire-format.md), 0..65535
@@ -1628,6 +1658,7 @@ gst_frame_mux_init (GstFrameMux * mux)
   mux->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
   mux->max_queue_bytes = DEFAULT_MAX_QUEUE_BYTES;
   mux->announce = TRUE;
+  mux->forward_eos = TRUE;
   mux->last_flow = GST_FLOW_OK;
   mux->pieces = g_array_new (FALSE, FALSE, sizeof (MuxPiece));
 
