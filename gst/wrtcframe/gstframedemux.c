@@ -712,7 +712,11 @@ gst_frame_demux_parse_caps (GstFrameDemux * self, const WrtcControlMessage *
   if (msg->data_len < CAPS_MAGIC_LEN + 4 ||
       memcmp (msg->data, CAPS_MAGIC, CAPS_MAGIC_LEN) != 0)
     return NULL;
-  len = GST_READ_UINT32_BE (msg->data + CAPS_MAGIC_LEN);
+  /* byte by byte: the data has no alignment */
+  len = (guint32) msg->data[CAPS_MAGIC_LEN] << 24 |
+      (guint32) msg->data[CAPS_MAGIC_LEN + 1] << 16 |
+      (guint32) msg->data[CAPS_MAGIC_LEN + 2] << 8 |
+      msg->data[CAPS_MAGIC_LEN + 3];
   if (len > msg->data_len - CAPS_MAGIC_LEN - 4)
     goto bad;
   str = g_strndup ((const gchar *) msg->data + CAPS_MAGIC_LEN + 4, len);

@@ -546,7 +546,10 @@ pad_queue_open (GstFrameMux * mux, GstFrameMuxPad * mpad)
     guint8 *extra = g_malloc (CAPS_MAGIC_LEN + 4 + len);
 
     memcpy (extra, CAPS_MAGIC, CAPS_MAGIC_LEN);
-    GST_WRITE_UINT32_BE (extra + CAPS_MAGIC_LEN, len);
+    extra[CAPS_MAGIC_LEN] = (guint8) (len >> 24);
+    extra[CAPS_MAGIC_LEN + 1] = (guint8) (len >> 16);
+    extra[CAPS_MAGIC_LEN + 2] = (guint8) (len >> 8);
+    extra[CAPS_MAGIC_LEN + 3] = (guint8) len;
     memcpy (extra + CAPS_MAGIC_LEN + 4, str, len);
     buf = control_buffer (WRTC_CONTROL_OPEN_CONNECTION, mpad->conn, 0, extra,
         CAPS_MAGIC_LEN + 4 + len);
@@ -1463,7 +1466,8 @@ gst_frame_mux_send_control (GstFrameMux * mux, guint code, GBytes * data)
   }
   buf = gst_buffer_new_allocate (NULL, 2 + len, NULL);
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
-  GST_WRITE_UINT16_BE (map.data, code);
+  map.data[0] = (guint8) (code >> 8);
+  map.data[1] = (guint8) code;
   if (len)
     memcpy (map.data + 2, g_bytes_get_data (data, NULL), len);
   /* the same check a receiver makes: never send what it would reject */

@@ -117,6 +117,17 @@ static const gchar *demux_expected[] = {
   "ctrl 1 3b3b3b3b",
 };
 
+/* Big-endian integer of @n bytes at any alignment. */
+static guint64
+read_be (guint n, const guint8 * p)
+{
+  guint64 v = 0;
+
+  while (n--)
+    v = v << 8 | *p++;
+  return v;
+}
+
 static GByteArray *
 hex_to_bytes (const gchar * hex)
 {
@@ -602,7 +613,7 @@ pull_frames (GstHarness * h, guint n)
     gst_buffer_unref (buf);
     /* count the complete frames (lengths read by hand, not the codec) */
     while (out->len - pos >= 16) {
-      guint32 len = GST_READ_UINT32_BE (out->data + pos + 12);
+      guint32 len = read_be (4, out->data + pos + 12);
 
       if (out->len - pos < 17 + (gsize) len)
         break;
@@ -626,8 +637,8 @@ check_against_golden (GByteArray * got, const gchar ** golden, guint n,
 
   fail_unless_equals_int (got->len, want->len);
   while (pos < want->len) {
-    guint32 len = GST_READ_UINT32_BE (want->data + pos + 12);
-    guint64 ts = GST_READ_UINT64_BE (got->data + pos + 4);
+    guint32 len = read_be (4, want->data + pos + 12);
+    guint64 ts = read_be (8, got->data + pos + 4);
     gsize size = 17 + (gsize) len;
 
     fail_unless (memcmp (got->data + pos, want->data + pos, 4) == 0,
@@ -766,12 +777,12 @@ describe_frames (GByteArray * a)
   gsize pos = 0;
 
   while (pos < a->len) {
-    guint32 len = GST_READ_UINT32_BE (a->data + pos + 12);
+    guint32 len = read_be (4, a->data + pos + 12);
     gchar *hex = bytes_to_hex (a->data + pos + 16, len);
 
     fail_unless_equals_int (a->data[pos + 16 + len], ';');
     g_string_append_printf (s, "%s%u:%s", s->len ? " " : "",
-        GST_READ_UINT32_BE (a->data + pos), hex);
+        (guint) read_be (4, a->data + pos), hex);
     g_free (hex);
     pos += 17 + len;
   }
