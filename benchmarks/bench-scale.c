@@ -34,11 +34,14 @@
 #define PAYLOAD 64
 
 static guint64 sink_frames;
+static guint64 sink_bytes;      /* atomic: the drain waits on it */
 
 static GstFlowReturn
 count_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
   sink_frames++;
+  __atomic_add_fetch (&sink_bytes, gst_buffer_get_size (buf),
+      __ATOMIC_RELAXED);
   gst_buffer_unref (buf);
   return GST_FLOW_OK;
 }
@@ -134,8 +137,10 @@ mux_rig_new (guint n)
   gst_object_unref (src);
   gst_element_set_state (r->mux, GST_STATE_PLAYING);
   r->n = n;
-  r->pads = g_new0 (GstPad *, n);
-  for (i = 0; i < n; i++) {
+  /* one more: the pad whose frame blocks downstream in the drain test
+   * (its streaming lock is then taken, nothing else can go through it) */
+  r->pads = g_new0 (GstPad *, n + 1);
+  for (i = 0; i <= n; i++) {
     r->pads[i] = gst_element_request_pad_simple (r->mux, "sink_%u");
     send_headers (r->pads[i], i);
   }
@@ -147,7 +152,7 @@ mux_rig_free (MuxRig * r)
 {
   guint i;
 
-  for (i = 0; i < r->n; i++) {
+  for (i = 0; i <= r->n; i++) {
     gst_element_release_request_pad (r->mux, r->pads[i]);
     gst_object_unref (r->pads[i]);
   }
@@ -210,17 +215,13 @@ first_push (FirstPush * fp)
 static gdouble
 mux_drain_rate (MuxRig * r, guint frames, GstBuffer * payload)
 {
-  FirstPush fp = { r->pads[0], payload };
+  FirstPush fp = { r->pads[r->n], payload };
   GThread *thread;
   GstPad *src = gst_element_get_static_pad (r->mux, "src");
-  GstStructure *s;
-  guint64 sent = 0, before;
+  guint64 want = (guint64) frames * (PAYLOAD + WRTC_FRAME_OVERHEAD);
+  guint64 before = __atomic_load_n (&sink_bytes, __ATOMIC_RELAXED);
   gint64 t0, t1;
   guint i;
-
-  g_object_get (r->mux, "stats", &s, NULL);
-  gst_structure_get_uint64 (s, "bytes-out", &before);
-  gst_structure_free (s);
 
   gate_open = gate_waiting = FALSE;
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, gate_probe, NULL, NULL);
@@ -239,14 +240,9 @@ mux_drain_rate (MuxRig * r, guint frames, GstBuffer * payload)
   gate_open = TRUE;
   g_cond_broadcast (&gate_cond);
   g_mutex_unlock (&gate_lock);
-  while (sent < (guint64) frames * (PAYLOAD + WRTC_FRAME_OVERHEAD)) {
-    g_object_get (r->mux, "stats", &s, NULL);
-    gst_structure_get_uint64 (s, "bytes-out", &sent);
-    gst_structure_free (s);
-    sent -= before;
-    if (sent < (guint64) frames * (PAYLOAD + WRTC_FRAME_OVERHEAD))
-      g_usleep (200);
-  }
+  /* (the stats property would cost O(connections) per look) */
+  while (__atomic_load_n (&sink_bytes, __ATOMIC_RELAXED) - before < want)
+    g_usleep (100);
   t1 = g_get_monotonic_time ();
   g_thread_join (thread);
   gst_object_unref (src);
@@ -395,7 +391,7 @@ measure_memory (guint n)
   MuxRig *mr;
   GstElement *mux;
   GstPad **pads;
-  gsize before, after;
+  gsize before, mid, after;
   guint i;
 
   /* framemux: requested pad with stream-start, caps and segment, and the
@@ -405,13 +401,17 @@ measure_memory (guint n)
   pads = g_new0 (GstPad *, n);
   malloc_trim (0);
   before = heap_in_use ();
-  for (i = 0; i < n; i++) {
+  for (i = 0; i < n; i++)
     pads[i] = gst_element_request_pad_simple (mux, "sink_%u");
+  mid = heap_in_use ();
+  for (i = 0; i < n; i++)
     send_headers (pads[i], i);
-  }
   after = heap_in_use ();
-  printf ("  framemux   %8.0f bytes per open connection (%u connections)\n",
-      (gdouble) (after - before) / n, n);
+  printf ("  framemux   %8.0f bytes per open connection (%u connections): "
+      "%.0f the pad, %.0f its sticky events (upstream's stream-start, caps, "
+      "segment, each its own)\n", (gdouble) (after - before) / n, n,
+      (gdouble) (mid - before) / n, (gdouble) (after - mid) / n);
+  fflush (stdout);
   for (i = 0; i < n; i++) {
     gst_element_release_request_pad (mux, pads[i]);
     gst_object_unref (pads[i]);
@@ -459,6 +459,7 @@ bench_scale_run (int argc, char **argv)
   }
 
   printf ("Per-connection memory (heap delta / connections):\n");
+  fflush (stdout);
   measure_memory (10000);
 
   payload = gst_buffer_new_allocate (NULL, PAYLOAD, NULL);
@@ -486,6 +487,7 @@ bench_scale_run (int argc, char **argv)
     demux_r[c] = median (x, reps);
     printf ("  %6u %14.0f %14.0f %14.0f%s\n", n, mux_r[c], drain_r[c],
         demux_r[c], c == G_N_ELEMENTS (counts) - 1 ? "  (1 again)" : "");
+    fflush (stdout);
     g_ptr_array_unref (msgs);
     demux_rig_free (dr);
     mux_rig_free (mr);

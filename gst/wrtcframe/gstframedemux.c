@@ -146,6 +146,11 @@ struct _GstFrameDemux
   guint max_frame_size;
   gint corruption_policy;
   GstCaps *caps;                /* GST_OBJECT_LOCK */
+  /* Events every new pad gets, made once and shared (a reference per pad,
+   * as a demuxer forwarding one upstream event does): with thousands of
+   * connections a copy per pad would dominate their memory. */
+  GstEvent *caps_event;         /* for self->caps; GST_OBJECT_LOCK */
+  GstEvent *segment_event;      /* streaming thread */
 
   /* conn_no -> FrameDemuxConn. Changed only by the streaming thread (or the
    * state change thread when streaming is stopped), under GST_OBJECT_LOCK
@@ -444,6 +449,8 @@ gst_frame_demux_finalize (GObject * object)
   g_hash_table_destroy (self->conns);
   g_hash_table_destroy (self->closed);
   gst_queue_array_free (self->closed_order);
+  gst_event_replace (&self->caps_event, NULL);
+  gst_event_replace (&self->segment_event, NULL);
   g_free (self->join);
   g_byte_array_unref (self->window);
   gst_caps_replace (&self->caps, NULL);
@@ -521,6 +528,19 @@ gst_frame_demux_remove_pads (GstFrameDemux * self)
 
 /* ---- source pads ---- */
 
+/* The TIME segment from 0 that every source pad starts with. */
+static GstEvent *
+gst_frame_demux_segment (GstFrameDemux * self)
+{
+  if (self->segment_event == NULL) {
+    GstSegment segment;
+
+    gst_segment_init (&segment, GST_FORMAT_TIME);
+    self->segment_event = gst_event_new_segment (&segment);
+  }
+  return self->segment_event;
+}
+
 static FrameDemuxConn *
 gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no,
     GstCaps * peer_caps)
@@ -528,8 +548,6 @@ gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no,
   FrameDemuxConn *conn;
   GstPad *pad;
   GstEvent *event;
-  GstCaps *caps = NULL;
-  GstSegment segment;
   gchar *name, *stream_id;
 
   name = g_strdup_printf ("src_%u", conn_no);
@@ -555,20 +573,22 @@ gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no,
   gst_pad_push_event (pad, event);
 
   if (peer_caps != NULL) {
-    caps = gst_caps_ref (peer_caps);
+    event = gst_event_new_caps (peer_caps);
   } else {
     GST_OBJECT_LOCK (self);
-    if (self->caps)
-      caps = gst_caps_ref (self->caps);
+    if (self->caps_event == NULL) {
+      GstCaps *caps = self->caps ? gst_caps_ref (self->caps) :
+          gst_caps_new_empty_simple ("application/octet-stream");
+
+      self->caps_event = gst_event_new_caps (caps);
+      gst_caps_unref (caps);
+    }
+    event = gst_event_ref (self->caps_event);
     GST_OBJECT_UNLOCK (self);
   }
-  if (caps == NULL)
-    caps = gst_caps_new_empty_simple ("application/octet-stream");
-  gst_pad_push_event (pad, gst_event_new_caps (caps));
-  gst_caps_unref (caps);
+  gst_pad_push_event (pad, event);
 
-  gst_segment_init (&segment, GST_FORMAT_TIME);
-  gst_pad_push_event (pad, gst_event_new_segment (&segment));
+  gst_pad_push_event (pad, gst_event_ref (gst_frame_demux_segment (self)));
 
   conn = g_new0 (FrameDemuxConn, 1);
   conn->conn_no = conn_no;
@@ -672,10 +692,8 @@ gst_frame_demux_push (GstFrameDemux * self, FrameDemuxConn * conn,
   GstFlowReturn ret;
 
   if (G_UNLIKELY (conn->need_segment)) {
-    GstSegment segment;
-
-    gst_segment_init (&segment, GST_FORMAT_TIME);
-    gst_pad_push_event (conn->pad, gst_event_new_segment (&segment));
+    gst_pad_push_event (conn->pad,
+        gst_event_ref (gst_frame_demux_segment (self)));
     conn->need_segment = FALSE;
   }
 
@@ -1500,6 +1518,7 @@ gst_frame_demux_set_property (GObject * object, guint prop_id,
     case PROP_CAPS:
       GST_OBJECT_LOCK (self);
       gst_caps_replace (&self->caps, g_value_get_boxed (value));
+      gst_event_replace (&self->caps_event, NULL);
       GST_OBJECT_UNLOCK (self);
       break;
     default:
