@@ -104,6 +104,7 @@ typedef struct
   GstPad *out;
   GstPad **pads;
   guint n;
+  guint active;                 /* frames go to pads 0 .. active-1 */
 } MuxRig;
 
 static void
@@ -122,7 +123,7 @@ send_headers (GstPad * pad, guint i)
 }
 
 static MuxRig *
-mux_rig_new (guint n)
+mux_rig_new (guint n, guint active)
 {
   MuxRig *r = g_new0 (MuxRig, 1);
   GstPad *src;
@@ -137,6 +138,7 @@ mux_rig_new (guint n)
   gst_object_unref (src);
   gst_element_set_state (r->mux, GST_STATE_PLAYING);
   r->n = n;
+  r->active = active;
   /* one more: the pad whose frame blocks downstream in the drain test
    * (its streaming lock is then taken, nothing else can go through it) */
   r->pads = g_new0 (GstPad *, n + 1);
@@ -174,7 +176,7 @@ mux_push_rate (MuxRig * r, guint frames, GstBuffer * payload)
 
   t0 = g_get_monotonic_time ();
   for (i = 0; i < frames; i++)
-    gst_pad_chain (r->pads[i % r->n], gst_buffer_ref (payload));
+    gst_pad_chain (r->pads[i % r->active], gst_buffer_ref (payload));
   t1 = g_get_monotonic_time ();
   if (sink_frames - start < 1)
     g_printerr ("framemux produced nothing\n");
@@ -233,7 +235,7 @@ mux_drain_rate (MuxRig * r, guint frames, GstBuffer * payload)
     g_cond_wait (&gate_cond, &gate_lock);
   g_mutex_unlock (&gate_lock);
   for (i = 1; i < frames; i++)
-    gst_pad_chain (r->pads[i % r->n], gst_buffer_ref (payload));
+    gst_pad_chain (r->pads[i % r->active], gst_buffer_ref (payload));
 
   t0 = g_get_monotonic_time ();
   g_mutex_lock (&gate_lock);
@@ -396,7 +398,7 @@ measure_memory (guint n)
 
   /* framemux: requested pad with stream-start, caps and segment, and the
    * OpenConnection it queued (sent at once: downstream keeps up) */
-  mr = mux_rig_new (1);
+  mr = mux_rig_new (1, 1);
   mux = mr->mux;
   pads = g_new0 (GstPad *, n);
   malloc_trim (0);
@@ -434,10 +436,17 @@ measure_memory (guint n)
 int
 bench_scale_run (int argc, char **argv)
 {
-  static const guint counts[] = { 1, 100, 10000, 1 };
-  guint reps = 5, frames = 1000000, c, k;
+  /* open connections, and how many of them carry the frames */
+  static const guint counts[] = { 1, 100, 10000, 10000, 1 };
+  static const guint active[] = { 1, 100, 10000, 1, 1 };
+  guint reps = 7, frames = 400000, c, k;
   gdouble mux_r[G_N_ELEMENTS (counts)], drain_r[G_N_ELEMENTS (counts)],
       demux_r[G_N_ELEMENTS (counts)];
+  gdouble m[G_N_ELEMENTS (counts)][7], d[G_N_ELEMENTS (counts)][7],
+      x[G_N_ELEMENTS (counts)][7];
+  MuxRig *mrigs[G_N_ELEMENTS (counts)];
+  DemuxRig *drigs[G_N_ELEMENTS (counts)];
+  GPtrArray *msgs[G_N_ELEMENTS (counts)];
   GstBuffer *payload;
   GstElementFactory *f;
 
@@ -455,7 +464,7 @@ bench_scale_run (int argc, char **argv)
   gst_object_unref (f);
   if (argc > 1 && g_strcmp0 (argv[1], "--quick") == 0) {
     reps = 3;
-    frames /= 5;
+    frames /= 4;
   }
 
   printf ("Per-connection memory (heap delta / connections):\n");
@@ -466,38 +475,45 @@ bench_scale_run (int argc, char **argv)
   gst_buffer_memset (payload, 0, 0x5a, PAYLOAD);
 
   printf ("\nFrames/s with N concurrent connections (%u-byte payloads, "
-      "median of %u runs of %u frames):\n", PAYLOAD, reps, frames);
-  printf ("  %6s %14s %14s %14s\n", "N", "mux", "mux drain", "demux");
+      "median of %u interleaved runs of %u frames):\n", PAYLOAD, reps, frames);
+  printf ("  %6s %6s %14s %14s %14s\n", "open", "busy", "mux", "mux drain",
+      "demux");
+  /* all set up first, then measured in turns, so that a slow phase of a
+   * shared machine hits every N alike */
   for (c = 0; c < G_N_ELEMENTS (counts); c++) {
-    guint n = counts[c];
-    gdouble m[16], d[16], x[16];
-    MuxRig *mr = mux_rig_new (n);
-    DemuxRig *dr = demux_rig_new (TRUE);
-    GPtrArray *msgs = data_messages (n, frames);
-    GstBuffer *opens = open_messages (1, n);
-
-    gst_pad_push (dr->in, opens);
-    for (k = 0; k < reps; k++) {
-      m[k] = mux_push_rate (mr, frames, payload);
-      d[k] = mux_drain_rate (mr, MIN (frames, 200000), payload);
-      x[k] = demux_rate (dr, msgs, frames);
-    }
-    mux_r[c] = median (m, reps);
-    drain_r[c] = median (d, reps);
-    demux_r[c] = median (x, reps);
-    printf ("  %6u %14.0f %14.0f %14.0f%s\n", n, mux_r[c], drain_r[c],
-        demux_r[c], c == G_N_ELEMENTS (counts) - 1 ? "  (1 again)" : "");
-    fflush (stdout);
-    g_ptr_array_unref (msgs);
-    demux_rig_free (dr);
-    mux_rig_free (mr);
+    mrigs[c] = mux_rig_new (counts[c], active[c]);
+    drigs[c] = demux_rig_new (TRUE);
+    msgs[c] = data_messages (active[c], frames);
+    gst_pad_push (drigs[c]->in, open_messages (1, counts[c]));
   }
-  printf ("\nRatio 10000 / 1 connection (1.00 = no drop; target >= 0.50):\n");
+  for (k = 0; k < reps; k++) {
+    for (c = 0; c < G_N_ELEMENTS (counts); c++) {
+      m[c][k] = mux_push_rate (mrigs[c], frames, payload);
+      d[c][k] = mux_drain_rate (mrigs[c], MIN (frames, 200000), payload);
+      x[c][k] = demux_rate (drigs[c], msgs[c], frames);
+    }
+  }
+  for (c = 0; c < G_N_ELEMENTS (counts); c++) {
+    mux_r[c] = median (m[c], reps);
+    drain_r[c] = median (d[c], reps);
+    demux_r[c] = median (x[c], reps);
+    printf ("  %6u %6u %14.0f %14.0f %14.0f%s\n", counts[c], active[c],
+        mux_r[c], drain_r[c], demux_r[c], c == G_N_ELEMENTS (counts) - 1 ?
+        "  (1 again, a second rig)" : "");
+    g_ptr_array_unref (msgs[c]);
+    demux_rig_free (drigs[c]);
+    mux_rig_free (mrigs[c]);
+  }
+  printf ("\nRatio 10000 / 1 connection, all busy (1.00 = no drop; "
+      "target >= 0.50):\n");
   printf ("  mux %.2f   mux drain %.2f   demux %.2f\n", mux_r[2] / mux_r[0],
       drain_r[2] / drain_r[0], demux_r[2] / demux_r[0]);
+  printf ("Ratio 10000 open, 1 busy / 1 connection (cost of open but idle "
+      "connections):\n  mux %.2f   mux drain %.2f   demux %.2f\n",
+      mux_r[3] / mux_r[0], drain_r[3] / drain_r[0], demux_r[3] / demux_r[0]);
   printf ("Ratio of the two 1-connection runs (noise): mux %.2f   "
-      "mux drain %.2f   demux %.2f\n", mux_r[3] / mux_r[0],
-      drain_r[3] / drain_r[0], demux_r[3] / demux_r[0]);
+      "mux drain %.2f   demux %.2f\n", mux_r[4] / mux_r[0],
+      drain_r[4] / drain_r[0], demux_r[4] / demux_r[0]);
   gst_buffer_unref (payload);
   return 0;
 }

@@ -25,21 +25,32 @@
  * `sink` (always): `application/x-wrtcframe`.
  *
  * `src_%u` (sometimes): one pad per data connection, %u being the
- * connection number. A pad appears on the first frame of its connection,
- * with a stream-start event (group id from upstream when it has one, else
- * one new group id shared by all pads), a caps event (the #GstFrameDemux:caps
- * property, default `application/octet-stream`) and a TIME segment starting
- * at 0. Connections can appear at any time, so no-more-pads is never
+ * connection number. A pad appears on the peer's OpenConnection, or on the
+ * first frame of a connection the peer did not announce, with a stream-start
+ * event (group id from upstream when it has one, else
+ * one new group id shared by all pads), a caps event (caps the peer sent
+ * with OpenConnection, else the #GstFrameDemux:caps property, default
+ * `application/octet-stream`) and a TIME segment starting at 0. Connections can appear at any time, so no-more-pads is never
  * emitted. Output buffers carry no PTS/DTS/duration (connections are untimed
  * byte streams); their offset and offset-end are byte positions within the
  * connection, and each carries a #GstReferenceTimestampMeta with caps
  * `timestamp/x-unix` holding the sender's wall clock. Frames with an empty
  * payload are counted but not pushed.
  *
- * Connection 0 carries control messages: they are parsed, validated and
- * logged (debug category `framedemux`), never output, and never create a
- * `src_0` pad. Unknown control codes are skipped; truncated ones are skipped
- * with a warning.
+ * Connection 0 carries control messages, acted upon where they sit in the
+ * stream (after the data before them), never output, never creating a
+ * `src_0` pad: OpenConnection creates the connection's pad (with the caps
+ * framemux's send-caps put in it, if any) and emits
+ * #GstFrameDemux::connection-opened; SendEOF pushes EOS on the pad;
+ * CloseConnection pushes EOS (if SendEOF did not), removes the pad and
+ * emits #GstFrameDemux::connection-closed. Data for a connection after its
+ * SendEOF or CloseConnection is dropped and counted (`frames-after-close`).
+ * Both signals are also posted as element messages
+ * (`framedemux-connection-opened` with `conn` and, if any, `caps`;
+ * `framedemux-connection-closed` with `conn` and `reason`). Every
+ * well-formed control message is then handed to the application with
+ * #GstFrameDemux::control-message. Unknown control codes are skipped;
+ * truncated ones are skipped with a warning.
  *
  * An unlinked source pad never stops the stream: connections come and go
  * in a tunnel, and one nobody links (or one that appears before the pad
@@ -71,7 +82,8 @@
  * The read-only #GstFrameDemux:stats property returns a structure
  * `application/x-framedemux-stats` with the fields `frames`, `bytes`,
  * `control-frames`, `bytes-skipped`, `resyncs`, `frames-dropped`,
- * `bytes-pending` (all #guint64) and `connections`, an array of
+ * `bytes-pending`, `frames-after-close` (all #guint64) and `connections`,
+ * an array of
  * `connection` structures with `conn` (#guint), `frames`, `bytes` and
  * `dropped` (#guint64).
  *

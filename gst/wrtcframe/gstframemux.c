@@ -18,6 +18,19 @@
  * on the wire). Output buffers carry no timestamps: the output is a byte
  * stream meant for a data channel.
  *
+ * ## Control connection
+ *
+ * With #GstFrameMux:announce-connections (the default) framemux announces
+ * its connections on connection 0: OpenConnection when a pad's first caps
+ * or first buffer arrives, SendEOF on its EOS and CloseConnection (reason
+ * Normal, u16) when it is released. These messages are queued on the pad
+ * itself, so they are always in order with its data. A released pad's
+ * number can be requested again at once; the new pad's frames wait until
+ * the old pad's close is out. #GstFrameMux:send-caps adds the pad's caps to
+ * OpenConnection (for a framedemux peer). The #GstFrameMux::send-control
+ * action signal queues any control message; those go out ahead of queued
+ * connection data.
+ *
  * ## Design
  *
  * The connections are independent, untimed byte streams, so GstAggregator
@@ -1293,8 +1306,15 @@ gst_frame_mux_change_state (GstElement * element, GstStateChange transition)
   if (ret == GST_STATE_CHANGE_FAILURE)
     return ret;
 
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     drop_all_queued (mux);
+    /* the session is over: a pad released now has nothing to close */
+    g_mutex_lock (&mux->lock);
+    g_hash_table_iter_init (&iter, mux->pads);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      ((GstFrameMuxPad *) value)->opened = FALSE;
+    g_mutex_unlock (&mux->lock);
+  }
 
   return ret;
 }
