@@ -477,9 +477,13 @@ ring_remove (GstFrameMux * mux, GstFrameMuxPad * mpad)
     /* held behind its predecessor: dropping its frames unparks it */
     mpad->parked = FALSE;
     if (mpad->released) {
-      g_assert (mpad->pred != NULL);
-      mpad->pred->successor = NULL;
-      mpad->pred = NULL;
+      if (g_hash_table_lookup (mux->draining,
+              GUINT_TO_POINTER (mpad->conn)) == mpad)
+        g_hash_table_remove (mux->draining, GUINT_TO_POINTER (mpad->conn));
+      if (mpad->pred != NULL) {
+        mpad->pred->successor = NULL;
+        mpad->pred = NULL;
+      }
       mux->dead_pads = g_slist_prepend (mux->dead_pads, mpad);
     }
     return;
