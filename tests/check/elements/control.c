@@ -1341,7 +1341,7 @@ run_two_connection_pattern (gboolean rechunk, guint cycles)
 GST_START_TEST (test_two_connection_pattern)
 {
   /* 0: framemux ! framedemux, 1: with a random rechunker in between */
-  run_two_connection_pattern (__i__ == 1, 5000);
+  run_two_connection_pattern (__i__ == 1, 3000);
 }
 
 GST_END_TEST;
