@@ -56,6 +56,7 @@ typedef struct
   GChecksum *sha;
   guint64 bytes;
   guint64 buffers;
+  gint64 first_us, last_us;     /* monotonic time of first and last buffer */
   gchar *digest;                /* set once the end is finished */
 } End;
 
@@ -149,11 +150,15 @@ static gboolean
 end_add_buffer (GstBuffer ** buf, guint idx, gpointer user_data)
 {
   End *e = user_data;
+  gint64 now = g_get_monotonic_time ();
   GstMapInfo map;
 
   if (!gst_buffer_map (*buf, &map, GST_MAP_READ))
     return TRUE;
   g_mutex_lock (&e->lock);
+  if (!e->first_us)
+    e->first_us = now;
+  e->last_us = now;
   g_checksum_update (e->sha, map.data, map.size);
   e->bytes += map.size;
   e->buffers++;
@@ -550,18 +555,21 @@ summary (Demo * d)
   secs = (d->last_rx_us - d->first_rx_us) / 1e6;
   g_mutex_unlock (&d->lock);
 
-  printf ("\n%-4s %-18s %12s %12s %9s  %s\n", "conn", "stream", "sent B",
-      "received B", "buffers", "sha256 (sent = received?)");
+  printf ("\n%-4s %-18s %10s %10s %8s %7s  %s\n", "conn", "stream",
+      "sent B", "recv B", "buffers", "MB/s", "sha256 (sent = received?)");
   for (c = 1; c <= N_CONNS; c++) {
     Conn *conn = &d->conns[c];
     const gchar *in = end_finish (&conn->sent);
     const gchar *out = end_finish (&conn->received);
     gboolean ok = conn->sent.bytes == conn->received.bytes
         && strcmp (in, out) == 0;
+    /* this connection's own rate: its first to last byte received */
+    gdouble span = (conn->received.last_us - conn->received.first_us) / 1e6;
 
-    printf ("%-4u %-18s %12" G_GUINT64_FORMAT " %12" G_GUINT64_FORMAT
-        " %9" G_GUINT64_FORMAT "  %.16s... %s\n", c, conn->name,
-        conn->sent.bytes, conn->received.bytes, conn->sent.buffers, in,
+    printf ("%-4u %-18s %10" G_GUINT64_FORMAT " %10" G_GUINT64_FORMAT
+        " %8" G_GUINT64_FORMAT " %7.3f  %.16s... %s\n", c, conn->name,
+        conn->sent.bytes, conn->received.bytes, conn->sent.buffers,
+        span > 0 ? conn->received.bytes / span / 1e6 : 0.0, in,
         ok ? "MATCH" : "MISMATCH");
     if (!ok) {
       printf ("       received sha256 %s\n", out);
@@ -575,7 +583,7 @@ summary (Demo * d)
   }
   if (secs > 0)
     printf ("\n%" G_GUINT64_FORMAT " bytes in %.2f s (first to last byte "
-        "received): %.1f MB/s through the tunnel\n", total, secs,
+        "received, all connections): %.1f MB/s\n", total, secs,
         total / secs / 1e6);
   printf ("%s\n", rc == EXIT_OK ? "RESULT: all connections byte-exact" :
       "RESULT: MISMATCH");
