@@ -348,7 +348,126 @@ def test_tunnel_two_connections():
         set_state_bounded(rx, Gst.State.NULL)
 
 
-TESTS = [test_plugins_from_build_tree, test_tunnel_two_connections]
+class Announced:
+    """Keeps the channel the peer announces (on-data-channel runs on the
+    webrtcbin thread: only store and notify there)."""
+
+    def __init__(self, webrtc):
+        self.cond = threading.Condition()
+        self.channel = None
+        webrtc.connect("on-data-channel", self.on_data_channel)
+
+    def on_data_channel(self, webrtc, channel):
+        with self.cond:
+            self.channel = self.channel or channel
+            self.cond.notify_all()
+
+    def wait(self, timeout_s):
+        with self.cond:
+            self.cond.wait_for(lambda: self.channel is not None, timeout_s)
+            check(self.channel is not None, "the peer announced no data "
+                  "channel within %d s" % timeout_s)
+            return self.channel
+
+
+def make_tunnel(name, channel, plan):
+    """An application-side pipeline on a channel it owns: framemux !
+    datachannelsink for @plan's connections, datachannelsrc ! framedemux
+    for what the peer sends back."""
+    pipeline = Gst.Pipeline.new(name)
+    # The receiving branch never ends: the sink's EOS comes forwarded.
+    pipeline.set_property("message-forward", True)
+    mux = Gst.ElementFactory.make("framemux")
+    dcsink = Gst.ElementFactory.make("datachannelsink")
+    dcsink.set_property("channel", channel)
+    dcsink.set_property("close-on-eos", False)
+    dcsrc = Gst.ElementFactory.make("datachannelsrc")
+    dcsrc.set_property("channel", channel)
+    demux = Gst.ElementFactory.make("framedemux")
+    for e in (mux, dcsink, dcsrc, demux):
+        pipeline.add(e)
+    check(mux.link(dcsink) and dcsrc.link(demux), "linking " + name)
+    senders = [Sender(pipeline, mux, c, data, chunk)
+               for c, (data, chunk) in plan.items()]
+    receiver = Receiver(pipeline)
+    demux.connect("pad-added", receiver.on_pad_added)
+    return pipeline, dcsink, receiver, senders
+
+
+def test_app_channel_both_ways():
+    """The application owns the channel: it creates it on webrtcbin A,
+    takes the one B announces, and hands both to the elements ("channel"
+    property) in pipelines of their own. Both directions at once, two
+    connections each, byte-exact."""
+    print("seed %d" % (SEED + 100))
+    rnd = random.Random(SEED + 100)
+    a_plan = {1: (rnd.randbytes(1536 * 1024), 4096),
+              7: (rnd.randbytes(512 * 1024), 333)}
+    b_plan = {2: (rnd.randbytes(1024 * 1024), 16384),
+              9: (rnd.randbytes(256 * 1024), 100)}
+
+    a, a_webrtc = make_peer("py-peer-a")
+    b, b_webrtc = make_peer("py-peer-b")
+    announced = Announced(b_webrtc)
+    loopback = Loopback(a_webrtc, b_webrtc)
+    tunnels = []
+    try:
+        set_state_bounded(b, Gst.State.PLAYING)
+        # A channel created before the offer is negotiated with it.
+        set_state_bounded(a, Gst.State.READY)
+        a_channel = a_webrtc.emit("create-data-channel", LABEL, None)
+        check(a_channel is not None, "create-data-channel failed")
+        set_state_bounded(a, Gst.State.PLAYING)
+        b_channel = announced.wait(WAIT_S)
+        check(b_channel.get_property("label") == LABEL,
+              "announced label %s" % b_channel.get_property("label"))
+
+        tunnels = [make_tunnel("py-tunnel-a", a_channel, a_plan),
+                   make_tunnel("py-tunnel-b", b_channel, b_plan)]
+        # A message arriving before the receiving datachannelsrc has
+        # started (READY->PAUSED) has no one to take it: start both
+        # receivers before either side sends (sinks send in PLAYING only).
+        for t in tunnels:
+            set_state_bounded(t[0], Gst.State.PAUSED)
+        for t in tunnels:
+            set_state_bounded(t[0], Gst.State.PLAYING)
+        for (pipeline, dcsink, _, _), plan in zip(tunnels, (a_plan, b_plan)):
+            wait_sink_eos(pipeline, dcsink, WAIT_S)
+        # What A sent arrives at B's tunnel and the other way round.
+        for (pipeline, _, receiver, _), plan in zip(tunnels,
+                                                    (b_plan, a_plan)):
+            got = receiver.wait_for({c: len(d) for c, (d, _) in
+                                     plan.items()}, WAIT_S)
+            no_bus_errors(pipeline)
+            for c, (data, _) in plan.items():
+                check(got.get(c, 0) == len(data), "%s connection %d: %d "
+                      "of %d bytes within %d s" % (pipeline.get_name(), c,
+                                                   got.get(c, 0), len(data),
+                                                   WAIT_S))
+                check(receiver.sha[c].hexdigest()
+                      == hashlib.sha256(data).hexdigest(),
+                      "%s connection %d: sha256 differs" % (
+                          pipeline.get_name(), c))
+            check(sorted(receiver.received) == sorted(plan),
+                  "%s: connections seen %s" % (pipeline.get_name(),
+                                                sorted(receiver.received)))
+            print("%s: connections %s byte-exact" % (pipeline.get_name(),
+                                                     sorted(plan)))
+        check(loopback.error is None, "signalling: %s" % loopback.error)
+    finally:
+        for pipeline, dcsink, _, _ in tunnels:
+            deadline = time.monotonic() + 5
+            while (stat(dcsink, "buffered-amount") > 0
+                   and time.monotonic() < deadline):
+                time.sleep(0.01)
+        for t in tunnels:
+            set_state_bounded(t[0], Gst.State.NULL)
+        set_state_bounded(a, Gst.State.NULL)
+        set_state_bounded(b, Gst.State.NULL)
+
+
+TESTS = [test_plugins_from_build_tree, test_tunnel_two_connections,
+         test_app_channel_both_ways]
 
 
 def main():
