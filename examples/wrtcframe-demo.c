@@ -38,6 +38,7 @@
 #define CONN_AUDIO 3
 #define STATE_WAIT_S 20         /* any state change */
 #define DRAIN_WAIT_S 30         /* data still in flight after the senders end */
+#define IDLE_WAIT_S 10          /* sender done, nothing arrives: data lost */
 #define BULK_CHUNK 16384
 
 enum
@@ -505,6 +506,7 @@ run (Demo * d)
       G_TIME_SPAN_SECOND;
   gint64 next_print = start + G_TIME_SPAN_SECOND;
   gboolean live_stopped = FALSE, tx_eos = FALSE;
+  gint64 tx_eos_us = 0, last_rx_us;
   guint64 last_total = 0;
   gdouble last_t = 0;
   guint i;
@@ -522,11 +524,20 @@ run (Demo * d)
     }
     if (tx_eos && all_received (d))
       break;
+    if (tx_eos && !tx_eos_us)
+      tx_eos_us = now;
+    g_mutex_lock (&d->lock);
+    last_rx_us = MAX (d->last_rx_us, tx_eos_us);
+    g_mutex_unlock (&d->lock);
+    if (tx_eos && now - last_rx_us > IDLE_WAIT_S * G_TIME_SPAN_SECOND) {
+      g_printerr ("TIMEOUT: the sender has finished and nothing arrived for "
+          "%d s, yet some bytes sent are missing\n", IDLE_WAIT_S);
+      return EXIT_TIMEOUT;
+    }
     if (now >= deadline) {
       g_printerr ("TIMEOUT: %s after %.0f s\n", tx_eos ?
           "not everything sent has arrived" : "the sender did not finish",
           (now - start) / 1e6);
-      print_progress (d, (now - start) / 1e6, &last_total, &last_t);
       return EXIT_TIMEOUT;
     }
     if (now >= next_print) {
@@ -545,7 +556,7 @@ run (Demo * d)
 }
 
 static gint
-summary (Demo * d)
+summary (Demo * d, gboolean timed_out)
 {
   guint64 total = 0;
   gdouble secs;
@@ -586,7 +597,8 @@ summary (Demo * d)
     printf ("\n%" G_GUINT64_FORMAT " bytes in %.2f s (first to last byte "
         "received, all connections): %.1f MB/s\n", total, secs,
         total / secs / 1e6);
-  printf ("%s\n", rc == EXIT_OK ? "RESULT: all connections byte-exact" :
+  printf ("%s\n", timed_out ? "RESULT: TIMEOUT (so far as above)" :
+      rc == EXIT_OK ? "RESULT: all connections byte-exact" :
       "RESULT: MISMATCH");
   return rc;
 }
@@ -690,8 +702,13 @@ main (int argc, char **argv)
     if (rc == EXIT_OK)
       rc = EXIT_ERROR;
   }
-  if (rc == EXIT_OK)
-    rc = summary (&d);
+  if (rc == EXIT_OK || rc == EXIT_TIMEOUT) {
+    /* after a timeout too: which connection lacks what */
+    gint summary_rc = summary (&d, rc == EXIT_TIMEOUT);
+
+    if (rc == EXIT_OK)
+      rc = summary_rc;
+  }
   if (!teardown (&d)) {
     /* A state change hung in webrtcbin: leave without finalizing. */
     g_printerr ("teardown hung\n");
