@@ -9,6 +9,11 @@ packages=(
   libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad
+  # webrtcbin's ICE transport (webrtc tests, demo, benchmark)
+  gstreamer1.0-nice
+  # the Python embedding test (tests/python/): PyGObject and the typelibs
+  python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+  gir1.2-gst-plugins-bad-1.0
 )
 
 # Skip apt entirely when everything is already there (fast re-runs).
