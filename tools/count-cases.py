@@ -3,7 +3,8 @@
 
 Check-based tests print "Checks: N, Failures: F, Errors: E"; every test of
 this project prints that line. A test that died before printing it (crash,
-timeout, sanitizer abort outside a test case) counts as one failed case.
+timeout, sanitizer abort outside a test case) counts as one failed case; a
+skipped test (exit 77) counts as neither and is named.
 Prints "N passed, N failed" and, with --out FILE, writes "N F" to FILE.
 """
 import json
@@ -22,7 +23,9 @@ def main():
         for line in f:
             t = json.loads(line)
             m = COUNTS.findall(t.get("stdout", "") or "")
-            if m:
+            if t.get("result") == "SKIP":
+                print("skipped: %s" % t.get("name"))
+            elif m:
                 checks, fails, errors = (int(x) for x in m[-1])
                 bad = fails + errors
                 passed += checks - bad
