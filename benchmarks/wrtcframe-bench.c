@@ -3,8 +3,9 @@
  * SPDX-License-Identifier: LGPL-2.0-or-later
  */
 
-/* wrtcframe-bench [codec|pipeline] [options]: runs one benchmark, or both
- * when no subcommand is given. Not a test: it only measures and prints. */
+/* wrtcframe-bench [codec|pipeline|e2e] [options]: runs one benchmark, or
+ * codec and pipeline when no subcommand is given (e2e takes minutes). Not a
+ * test: it only measures and prints. */
 
 #include <stdio.h>
 #include <string.h>
@@ -14,10 +15,12 @@
 static void
 usage (const char *prog)
 {
-  fprintf (stderr, "usage: %s [codec|pipeline] [options]\n"
+  fprintf (stderr, "usage: %s [codec|pipeline|e2e] [options]\n"
       "  codec     frame codec ns/frame per implementation\n"
-      "  pipeline  framemux ! framedemux vs gdppay ! gdpdepay\n"
-      "  (none)    both\n", prog);
+      "  pipeline  framemux ! framedemux vs gdppay ! gdpdepay [--quick]\n"
+      "  e2e       framemux/framedemux over webrtcbin vs the raw data "
+      "channel [--quick]\n"
+      "  (none)    codec and pipeline\n", prog);
 }
 
 int
@@ -38,6 +41,14 @@ main (int argc, char **argv)
     return bench_codec_run (argc - 1, argv + 1);
   if (strcmp (argv[1], "pipeline") == 0)
     return bench_pipeline_run (argc - 1, argv + 1);
+  if (strcmp (argv[1], "e2e") == 0) {
+#ifdef HAVE_BENCH_E2E
+    return bench_e2e_run (argc - 1, argv + 1);
+#else
+    fprintf (stderr, "e2e: built without gstreamer-webrtc-1.0\n");
+    return 1;
+#endif
+  }
   usage (argv[0]);
   return strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ?
       0 : 2;
