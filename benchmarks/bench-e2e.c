@@ -27,6 +27,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/webrtc/webrtc.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
@@ -59,6 +60,7 @@ typedef struct
 {
   gdouble frames_per_s;
   gdouble mb_per_s;
+  gchar *detail;                /* ours: how the frames went out */
 } Result;
 
 /* Shared by both paths: what the receiver counted, what the sender sent. */
@@ -234,7 +236,12 @@ measure (Run * run, GstElement * a, GstElement * b, const Timing * t,
   if (run_failed (run) || !check_bus (run, a) || !check_bus (run, b))
     return FALSE;
   if (b1 == b0) {
-    run_fail (run, "no data arrived during the measuring window");
+    gchar *what = g_strdup_printf ("no data arrived during the measuring "
+        "window (%" G_GUINT64_FORMAT " bytes sent, %" G_GUINT64_FORMAT
+        " received)", __atomic_load_n (&run->tx_bytes, __ATOMIC_RELAXED), b1);
+
+    run_fail (run, what);
+    g_free (what);
     return FALSE;
   }
   res->mb_per_s = (b1 - b0) / ((t1 - t0) / 1e6) / 1e6;
@@ -339,6 +346,36 @@ wait_sink_eos (Run * run, GstElement * pipeline, GstElement * sink)
   return ok;
 }
 
+static guint64
+stat (const GstStructure * s, const gchar * field)
+{
+  guint64 v = 0;
+
+  gst_structure_get_uint64 (s, field, &v);
+  return v;
+}
+
+/* Frames per message and how often/long the sink waited for the channel:
+ * shows whether framemux coalesced and whether the channel paced us. */
+static gchar *
+ours_detail (GstElement * pipeline, GstElement * sink)
+{
+  GstElement *mux = gst_bin_get_by_name (GST_BIN (pipeline), "m");
+  GstStructure *ms = NULL, *ss = NULL;
+  gchar *detail;
+
+  g_object_get (mux, "stats", &ms, NULL);
+  g_object_get (sink, "stats", &ss, NULL);
+  detail = g_strdup_printf ("%.1f frames/msg, sink blocked %" G_GUINT64_FORMAT
+      "x %.2f s", stat (ms, "frames") / (gdouble) MAX (1, stat (ms,
+              "messages")), stat (ss, "times-blocked"),
+      stat (ss, "time-blocked") / 1e9);
+  gst_structure_free (ms);
+  gst_structure_free (ss);
+  gst_object_unref (mux);
+  return detail;
+}
+
 static gboolean
 run_ours (Run * run, const Timing * t, Result * res)
 {
@@ -407,6 +444,7 @@ run_ours (Run * run, const Timing * t, Result * res)
     run_fail (run, "received more bytes than were sent");
     goto teardown;
   }
+  res->detail = ours_detail (a, sink);
   ok = TRUE;
 
 teardown:
@@ -759,20 +797,32 @@ elements_available (void)
 int
 bench_e2e_run (int argc, char **argv)
 {
-  static const guint sizes[] = { 64, 1500, 16384, 65507 };
+  static const guint all_sizes[] = { 64, 1500, 16384, 65507 };
+  guint sizes[G_N_ELEMENTS (all_sizes)], n_sizes = 0;
   Timing t = { 1.0, 3.0 };
-  guint reps = 3, s, r, k;
-  gdouble fps[N_PATHS][G_N_ELEMENTS (sizes)];
-  gdouble mbs[N_PATHS][G_N_ELEMENTS (sizes)];
+  guint reps = 3, s, r, k, i;
+  gdouble fps[N_PATHS][G_N_ELEMENTS (all_sizes)];
+  gdouble mbs[N_PATHS][G_N_ELEMENTS (all_sizes)];
   guint8 *data;
   gboolean quick = FALSE, all_met = TRUE;
 
-  if (argc > 1 && g_strcmp0 (argv[1], "--quick") == 0)
-    quick = TRUE;
-  else if (argc > 1) {
-    g_printerr ("usage: wrtcframe-bench e2e [--quick]\n");
-    return 2;
+  for (i = 1; i < (guint) argc; i++) {
+    guint only = 0;
+
+    if (g_strcmp0 (argv[i], "--quick") == 0)
+      quick = TRUE;
+    else if (sscanf (argv[i], "--size=%u", &only) == 1 && n_sizes <
+        G_N_ELEMENTS (sizes))
+      sizes[n_sizes++] = only;
+    else {
+      g_printerr ("usage: wrtcframe-bench e2e [--quick] [--size=N]...\n");
+      return 2;
+    }
   }
+  for (i = 0; n_sizes == 0 && i < G_N_ELEMENTS (all_sizes); i++)
+    sizes[i] = all_sizes[i];
+  if (n_sizes == 0)
+    n_sizes = G_N_ELEMENTS (all_sizes);
   if (quick) {
     reps = 1;
     t.warmup_s = 0.3;
@@ -794,14 +844,14 @@ bench_e2e_run (int argc, char **argv)
       "interleaved runs\n", HIGH_WATER, LOW_WATER, t.warmup_s, t.window_s,
       reps);
 
-  for (s = 0; s < G_N_ELEMENTS (sizes); s++) {
+  for (s = 0; s < n_sizes; s++) {
     gdouble f[N_PATHS][16], m[N_PATHS][16];
 
     for (r = 0; r < reps; r++) {
       for (k = 0; k < N_PATHS; k++) {
         /* alternate which path goes first */
         PathKind kind = (k + r) % N_PATHS;
-        Result res;
+        Result res = { 0, 0, NULL };
 
         if (!run_once (kind, data, sizes[s], &t, &res)) {
           g_free (data);
@@ -809,8 +859,10 @@ bench_e2e_run (int argc, char **argv)
         }
         f[kind][r] = res.frames_per_s;
         m[kind][r] = res.mb_per_s;
-        g_print ("  run %u %-4s %6u B: %10.0f frames/s %8.2f MB/s\n", r + 1,
-            path_names[kind], sizes[s], res.frames_per_s, res.mb_per_s);
+        g_print ("  run %u %-4s %6u B: %10.0f frames/s %8.2f MB/s  %s\n",
+            r + 1, path_names[kind], sizes[s], res.frames_per_s,
+            res.mb_per_s, res.detail ? res.detail : "");
+        g_free (res.detail);
       }
     }
     for (k = 0; k < N_PATHS; k++) {
@@ -821,7 +873,7 @@ bench_e2e_run (int argc, char **argv)
 
   g_print ("\n%6s %14s %10s %14s %10s %8s  %s\n", "size", "ours frames/s",
       "ours MB/s", "raw msgs/s", "raw MB/s", "ratio", "target");
-  for (s = 0; s < G_N_ELEMENTS (sizes); s++) {
+  for (s = 0; s < n_sizes; s++) {
     gdouble ratio = fps[PATH_OURS][s] / fps[PATH_RAW][s];
     const gchar *target = "";
     gboolean met = TRUE;

@@ -99,6 +99,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_frame_mux_debug);
 #define MIN_MAX_MESSAGE_SIZE 64
 #define DEFAULT_MAX_QUEUE_BYTES (1024 * 1024)
 
+/* A push that took this long waited for downstream (a sink pacing the
+ * stream, e.g. datachannelsink above its high-water mark): an element that
+ * keeps up needs far less for one buffer. */
+#define SLOW_PUSH_US (10 * 1000)
+
 /* ---- GstFrameMuxPad ---- */
 
 #define GST_TYPE_FRAME_MUX_PAD (gst_frame_mux_pad_get_type ())
@@ -228,6 +233,7 @@ struct _GstFrameMux
   GQueue ring;                  /* pads with queued frames (embedded links) */
   guint64 pending_frames;       /* queued in all pad queues */
   gboolean pushing;             /* someone is the pusher */
+  gboolean congested;           /* downstream paces us: skip the fast path */
   gboolean stopping;            /* going to READY, or src inactive */
   gboolean task_waiting;
   gboolean eos_sent;
@@ -517,6 +523,7 @@ gst_frame_mux_loop (GstFrameMux * mux)
   GstBuffer *out;
   GSList *dead;
   gsize total;
+  gboolean slow = FALSE;
 
   g_mutex_lock (&mux->lock);
   for (;;) {
@@ -545,6 +552,8 @@ gst_frame_mux_loop (GstFrameMux * mux)
   /* keep the pusher role until the backlog is empty */
   mux->pushing = TRUE;
   while (HAS_DATA (mux) && mux->last_flow == GST_FLOW_OK && !mux->stopping) {
+    gint64 start;
+
     total = gather (mux);
     dead = mux->dead_pads;
     mux->dead_pads = NULL;
@@ -553,12 +562,20 @@ gst_frame_mux_loop (GstFrameMux * mux)
     unref_dead_pads (dead);
     out = build_message (mux, total);
     push_headers (mux);
+    start = g_get_monotonic_time ();
     ret = push_buffer (mux, out);
+    slow = g_get_monotonic_time () - start >= SLOW_PUSH_US;
 
     g_mutex_lock (&mux->lock);
     mux->stat_messages++;
     mux->stat_bytes_out += total;
     record_flow (mux, ret);
+  }
+  /* Backlog gone and downstream took the last message at once: it keeps
+   * up again, lone frames may take the fast path. */
+  if (mux->congested && !slow) {
+    GST_DEBUG_OBJECT (mux, "downstream keeps up: fast path again");
+    mux->congested = FALSE;
   }
   mux->pushing = FALSE;
   g_mutex_unlock (&mux->lock);
@@ -581,6 +598,8 @@ push_own_frame (GstFrameMux * mux, guint32 conn, guint64 ts, GstBuffer * buf,
   gsize off = 0;
   guint64 messages = 0;
   GstFlowReturn ret = GST_FLOW_OK;
+  gint64 start = g_get_monotonic_time ();
+  gboolean slow;
 
   push_headers (mux);
   while (off < wire) {
@@ -599,9 +618,17 @@ push_own_frame (GstFrameMux * mux, guint32 conn, guint64 ts, GstBuffer * buf,
       break;
   }
   gst_buffer_unref (buf);
+  slow = g_get_monotonic_time () - start >= SLOW_PUSH_US;
 
   g_mutex_lock (&mux->lock);
   mux->pushing = FALSE;
+  /* Downstream made us wait: from now on frames queue and the task packs
+   * them, else a single upstream thread would never coalesce anything
+   * (it is blocked in this very push while its next frames wait). */
+  if (G_UNLIKELY (slow && !mux->congested)) {
+    GST_DEBUG_OBJECT (mux, "downstream is pacing us: coalescing");
+    mux->congested = TRUE;
+  }
   mux->stat_messages += messages;
   mux->stat_bytes_out += MIN (off, wire);
   if (messages > 1)
@@ -650,7 +677,7 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       ret = GST_FLOW_EOS;
       goto drop;
     }
-    if (!mux->pushing && !HAS_DATA (mux)) {
+    if (!mux->pushing && !HAS_DATA (mux) && !mux->congested) {
       gsize max_msg = mux->max_message_size;
 
       mux->pushing = TRUE;
@@ -1022,6 +1049,7 @@ gst_frame_mux_change_state (GstElement * element, GstStateChange transition)
       mux->stopping = FALSE;
       mux->last_flow = GST_FLOW_OK;
       mux->eos_sent = FALSE;
+      mux->congested = FALSE;
       mux->need_headers = TRUE;
       mux->discont = TRUE;
       mux->n_eos = 0;
