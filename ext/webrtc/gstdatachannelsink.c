@@ -169,6 +169,12 @@ wait_buffered_at_most (GstDataChannelSink * self, guint64 limit)
 
     GST_LOG_OBJECT (self, "buffered-amount %" G_GUINT64_FORMAT " > %"
         G_GUINT64_FORMAT ": waiting", amount, limit);
+    /* Tell upstream we pace it: framemux then packs the frames that queue
+     * meanwhile into full messages instead of one message each. */
+    if (limit > 0)
+      gst_pad_push_event (GST_BASE_SINK_PAD (self),
+          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+              gst_structure_new_empty ("wrtc-backpressure")));
     t0 = g_get_monotonic_time ();
     cpu0 = thread_cpu_ns ();
     g_mutex_lock (&link->lock);

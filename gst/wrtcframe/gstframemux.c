@@ -99,10 +99,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_frame_mux_debug);
 #define MIN_MAX_MESSAGE_SIZE 64
 #define DEFAULT_MAX_QUEUE_BYTES (1024 * 1024)
 
-/* A push that took this long waited for downstream (a sink pacing the
- * stream, e.g. datachannelsink above its high-water mark): an element that
- * keeps up needs far less for one buffer. */
-#define SLOW_PUSH_US (10 * 1000)
+/* How long after downstream last signalled backpressure frames keep
+ * queueing (and so coalescing) instead of taking the fast path. */
+#define BACKPRESSURE_HOLD_US (500 * 1000)
 
 /* ---- GstFrameMuxPad ---- */
 
@@ -233,7 +232,7 @@ struct _GstFrameMux
   GQueue ring;                  /* pads with queued frames (embedded links) */
   guint64 pending_frames;       /* queued in all pad queues */
   gboolean pushing;             /* someone is the pusher */
-  gboolean congested;           /* downstream paces us: skip the fast path */
+  gint64 coalesce_until;        /* monotonic us; 0: fast path allowed */
   gboolean stopping;            /* going to READY, or src inactive */
   gboolean task_waiting;
   gboolean eos_sent;
@@ -523,7 +522,6 @@ gst_frame_mux_loop (GstFrameMux * mux)
   GstBuffer *out;
   GSList *dead;
   gsize total;
-  gboolean slow = FALSE;
 
   g_mutex_lock (&mux->lock);
   for (;;) {
@@ -552,8 +550,6 @@ gst_frame_mux_loop (GstFrameMux * mux)
   /* keep the pusher role until the backlog is empty */
   mux->pushing = TRUE;
   while (HAS_DATA (mux) && mux->last_flow == GST_FLOW_OK && !mux->stopping) {
-    gint64 start;
-
     total = gather (mux);
     dead = mux->dead_pads;
     mux->dead_pads = NULL;
@@ -562,20 +558,12 @@ gst_frame_mux_loop (GstFrameMux * mux)
     unref_dead_pads (dead);
     out = build_message (mux, total);
     push_headers (mux);
-    start = g_get_monotonic_time ();
     ret = push_buffer (mux, out);
-    slow = g_get_monotonic_time () - start >= SLOW_PUSH_US;
 
     g_mutex_lock (&mux->lock);
     mux->stat_messages++;
     mux->stat_bytes_out += total;
     record_flow (mux, ret);
-  }
-  /* Backlog gone and downstream took the last message at once: it keeps
-   * up again, lone frames may take the fast path. */
-  if (mux->congested && !slow) {
-    GST_DEBUG_OBJECT (mux, "downstream keeps up: fast path again");
-    mux->congested = FALSE;
   }
   mux->pushing = FALSE;
   g_mutex_unlock (&mux->lock);
@@ -585,6 +573,20 @@ stop:
   GST_DEBUG_OBJECT (mux, "pausing task");
   g_mutex_unlock (&mux->lock);
   gst_pad_pause_task (mux->srcpad);
+}
+
+/* Downstream signalled backpressure a moment ago: frames queue, so the
+ * task packs them into full messages. Lock held. */
+static inline gboolean
+coalescing (GstFrameMux * mux)
+{
+  if (G_LIKELY (mux->coalesce_until == 0))
+    return FALSE;
+  if (g_get_monotonic_time () < mux->coalesce_until)
+    return TRUE;
+  GST_DEBUG_OBJECT (mux, "no backpressure for a while: fast path again");
+  mux->coalesce_until = 0;
+  return FALSE;
 }
 
 /* Fast path: the chain is the pusher and sends its own frame, split into
@@ -598,8 +600,6 @@ push_own_frame (GstFrameMux * mux, guint32 conn, guint64 ts, GstBuffer * buf,
   gsize off = 0;
   guint64 messages = 0;
   GstFlowReturn ret = GST_FLOW_OK;
-  gint64 start = g_get_monotonic_time ();
-  gboolean slow;
 
   push_headers (mux);
   while (off < wire) {
@@ -618,17 +618,9 @@ push_own_frame (GstFrameMux * mux, guint32 conn, guint64 ts, GstBuffer * buf,
       break;
   }
   gst_buffer_unref (buf);
-  slow = g_get_monotonic_time () - start >= SLOW_PUSH_US;
 
   g_mutex_lock (&mux->lock);
   mux->pushing = FALSE;
-  /* Downstream made us wait: from now on frames queue and the task packs
-   * them, else a single upstream thread would never coalesce anything
-   * (it is blocked in this very push while its next frames wait). */
-  if (G_UNLIKELY (slow && !mux->congested)) {
-    GST_DEBUG_OBJECT (mux, "downstream is pacing us: coalescing");
-    mux->congested = TRUE;
-  }
   mux->stat_messages += messages;
   mux->stat_bytes_out += MIN (off, wire);
   if (messages > 1)
@@ -677,7 +669,7 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       ret = GST_FLOW_EOS;
       goto drop;
     }
-    if (!mux->pushing && !HAS_DATA (mux) && !mux->congested) {
+    if (!mux->pushing && !HAS_DATA (mux) && !coalescing (mux)) {
       gsize max_msg = mux->max_message_size;
 
       mux->pushing = TRUE;
@@ -828,11 +820,28 @@ gst_frame_mux_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
 static gboolean
 gst_frame_mux_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
+  GstFrameMux *mux = GST_FRAME_MUX (parent);
+
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_SEEK:
       GST_DEBUG_OBJECT (pad, "refusing seek: the stream is not seekable");
       gst_event_unref (event);
       return FALSE;
+    case GST_EVENT_CUSTOM_UPSTREAM:
+      /* A sink that paces the stream (datachannelsink waiting for its
+       * channel to drain) is about to block. The pusher is blocked with it,
+       * and with a single upstream thread nothing else could queue: so
+       * stop taking the fast path, and let frames pile up to be packed
+       * into full messages once the sink takes data again. */
+      if (gst_event_has_name (event, "wrtc-backpressure")) {
+        g_mutex_lock (&mux->lock);
+        if (mux->coalesce_until == 0)
+          GST_DEBUG_OBJECT (mux, "downstream backpressure: coalescing");
+        mux->coalesce_until = g_get_monotonic_time () + BACKPRESSURE_HOLD_US;
+        g_mutex_unlock (&mux->lock);
+      }
+      gst_event_unref (event);
+      return TRUE;
     default:
       /* upstream events (QoS, latency, navigation...) do not map to any
        * single connection */
@@ -1049,7 +1058,7 @@ gst_frame_mux_change_state (GstElement * element, GstStateChange transition)
       mux->stopping = FALSE;
       mux->last_flow = GST_FLOW_OK;
       mux->eos_sent = FALSE;
-      mux->congested = FALSE;
+      mux->coalesce_until = 0;
       mux->need_headers = TRUE;
       mux->discont = TRUE;
       mux->n_eos = 0;
