@@ -40,7 +40,9 @@
  * #GstDataChannelSink:buffered-amount-low) wakes: upstream is paced by the
  * channel itself, with no polling, sleeping or timers. The peak
  * buffered-amount therefore stays below buffered-amount-high plus one
- * message.
+ * message. Before each such wait the element sends the custom upstream
+ * event `wrtc-backpressure`, on which framemux packs the frames that queue
+ * meanwhile into full messages.
  *
  * ## End of stream
  *

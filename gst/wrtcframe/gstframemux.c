@@ -30,6 +30,12 @@
  *   pushing becomes the pusher and pushes its frame itself, from its own
  *   streaming thread. When downstream keeps up, a lone frame therefore goes
  *   out at once, without any timer or thread hand-off.
+ * * Except under backpressure: a downstream element that paces the stream
+ *   can send the custom upstream event `wrtc-backpressure` (datachannelsink
+ *   does when it waits for its channel to drain). For the next 0.5 s,
+ *   renewed by each such event, chains then always queue, and the task
+ *   packs the frames into full output buffers: a single upstream thread,
+ *   blocked in its own push, would otherwise never coalesce anything.
  * * Otherwise the frame is queued on its pad and a task on the source pad
  *   drains the queues: it takes one frame from each pad with queued data in
  *   turn (round-robin, so no connection can starve another and an idle
