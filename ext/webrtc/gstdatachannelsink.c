@@ -40,9 +40,9 @@
  * #GstDataChannelSink:buffered-amount-low) wakes: upstream is paced by the
  * channel itself, with no polling, sleeping or timers. The peak
  * buffered-amount therefore stays below buffered-amount-high plus one
- * message. Before each such wait the element sends the custom upstream
- * event `wrtc-backpressure`, on which framemux packs the frames that queue
- * meanwhile into full messages.
+ * message. After each such wait the element sends the custom upstream
+ * event `wrtc-backpressure`, on which framemux packs the frames that follow
+ * into full messages.
  *
  * ## End of stream
  *
@@ -171,12 +171,6 @@ wait_buffered_at_most (GstDataChannelSink * self, guint64 limit)
 
     GST_LOG_OBJECT (self, "buffered-amount %" G_GUINT64_FORMAT " > %"
         G_GUINT64_FORMAT ": waiting", amount, limit);
-    /* Tell upstream we pace it: framemux then packs the frames that queue
-     * meanwhile into full messages instead of one message each. */
-    if (limit > 0)
-      gst_pad_push_event (GST_BASE_SINK_PAD (self),
-          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
-              gst_structure_new_empty ("wrtc-backpressure")));
     t0 = g_get_monotonic_time ();
     cpu0 = thread_cpu_ns ();
     g_mutex_lock (&link->lock);
@@ -196,6 +190,13 @@ wait_buffered_at_most (GstDataChannelSink * self, guint64 limit)
     GST_OBJECT_UNLOCK (self);
     if (ret != GST_FLOW_OK)
       return ret;
+    /* Tell upstream it is being paced: framemux then packs the frames that
+     * follow into full messages instead of one message each. Sent after
+     * the wait, as a wait can outlast framemux's hold time. */
+    if (limit > 0)
+      gst_pad_push_event (GST_BASE_SINK_PAD (self),
+          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+              gst_structure_new_empty ("wrtc-backpressure")));
   }
 }
 

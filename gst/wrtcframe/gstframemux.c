@@ -32,7 +32,7 @@
  *   out at once, without any timer or thread hand-off.
  * * Except under backpressure: a downstream element that paces the stream
  *   can send the custom upstream event `wrtc-backpressure` (datachannelsink
- *   does when it waits for its channel to drain). For the next 0.5 s,
+ *   does each time it had to wait for its channel to drain). For the next 0.5 s,
  *   renewed by each such event, chains then always queue, and the task
  *   packs the frames into full output buffers: a single upstream thread,
  *   blocked in its own push, would otherwise never coalesce anything.
@@ -834,11 +834,11 @@ gst_frame_mux_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
       gst_event_unref (event);
       return FALSE;
     case GST_EVENT_CUSTOM_UPSTREAM:
-      /* A sink that paces the stream (datachannelsink waiting for its
-       * channel to drain) is about to block. The pusher is blocked with it,
-       * and with a single upstream thread nothing else could queue: so
-       * stop taking the fast path, and let frames pile up to be packed
-       * into full messages once the sink takes data again. */
+      /* A sink that paces the stream (datachannelsink, which had to wait
+       * for its channel to drain) tells us so. With a single upstream
+       * thread, blocked in its own push meanwhile, nothing could queue:
+       * stop taking the fast path for a while, so frames pile up while the
+       * task pushes and leave packed into full messages. */
       if (gst_event_has_name (event, "wrtc-backpressure")) {
         g_mutex_lock (&mux->lock);
         if (mux->coalesce_until == 0)
