@@ -3,9 +3,9 @@
  * SPDX-License-Identifier: LGPL-2.0-or-later
  */
 
-/* wrtcframe-bench [codec|pipeline|scale] [options]: runs one benchmark, or
- * codec and pipeline when no subcommand is given. Not a test: it only
- * measures and prints. */
+/* wrtcframe-bench [codec|pipeline|scale|e2e] [options]: runs one
+ * benchmark, or codec and pipeline when no subcommand is given (e2e takes
+ * minutes). Not a test: it only measures and prints. */
 
 #include <stdio.h>
 #include <string.h>
@@ -15,11 +15,13 @@
 static void
 usage (const char *prog)
 {
-  fprintf (stderr, "usage: %s [codec|pipeline|scale] [options]\n"
+  fprintf (stderr, "usage: %s [codec|pipeline|scale|e2e] [options]\n"
       "  codec     frame codec ns/frame per implementation\n"
-      "  pipeline  framemux ! framedemux vs gdppay ! gdpdepay\n"
+      "  pipeline  framemux ! framedemux vs gdppay ! gdpdepay [--quick]\n"
       "  scale     memory per connection, frames/s with 1..10000 "
-      "connections\n"
+      "connections [--quick]\n"
+      "  e2e       framemux/framedemux over webrtcbin vs the raw data "
+      "channel [--quick]\n"
       "  (none)    codec and pipeline\n", prog);
 }
 
@@ -43,6 +45,14 @@ main (int argc, char **argv)
     return bench_pipeline_run (argc - 1, argv + 1);
   if (strcmp (argv[1], "scale") == 0)
     return bench_scale_run (argc - 1, argv + 1);
+  if (strcmp (argv[1], "e2e") == 0) {
+#ifdef HAVE_BENCH_E2E
+    return bench_e2e_run (argc - 1, argv + 1);
+#else
+    fprintf (stderr, "e2e: built without gstreamer-webrtc-1.0\n");
+    return 1;
+#endif
+  }
   usage (argv[0]);
   return strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ?
       0 : 2;

@@ -40,7 +40,9 @@
  * #GstDataChannelSink:buffered-amount-low) wakes: upstream is paced by the
  * channel itself, with no polling, sleeping or timers. The peak
  * buffered-amount therefore stays below buffered-amount-high plus one
- * message.
+ * message. After each such wait the element sends the custom upstream
+ * event `wrtc-backpressure`, on which framemux packs the frames that follow
+ * into full messages.
  *
  * ## End of stream
  *
@@ -189,6 +191,13 @@ wait_buffered_at_most (GstDataChannelSink * self, guint64 limit)
     GST_OBJECT_UNLOCK (self);
     if (ret != GST_FLOW_OK)
       return ret;
+    /* Tell upstream it is being paced: framemux then packs the frames that
+     * follow into full messages instead of one message each. Sent after
+     * the wait, as a wait can outlast framemux's hold time. */
+    if (limit > 0)
+      gst_pad_push_event (GST_BASE_SINK_PAD (self),
+          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+              gst_structure_new_empty ("wrtc-backpressure")));
   }
 }
 

@@ -43,6 +43,12 @@
  *   pushing becomes the pusher and pushes its frame itself, from its own
  *   streaming thread. When downstream keeps up, a lone frame therefore goes
  *   out at once, without any timer or thread hand-off.
+ * * Except under backpressure: a downstream element that paces the stream
+ *   can send the custom upstream event `wrtc-backpressure` (datachannelsink
+ *   does each time it had to wait for its channel to drain). For the next 0.5 s,
+ *   renewed by each such event, chains then always queue, and the task
+ *   packs the frames into full output buffers: a single upstream thread,
+ *   blocked in its own push, would otherwise never coalesce anything.
  * * Otherwise the frame is queued on its pad and a task on the source pad
  *   drains the queues: it takes one frame from each pad with queued data in
  *   turn (round-robin, so no connection can starve another and an idle
@@ -111,6 +117,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_frame_mux_debug);
 #define DEFAULT_MAX_MESSAGE_SIZE 65536
 #define MIN_MAX_MESSAGE_SIZE 64
 #define DEFAULT_MAX_QUEUE_BYTES (1024 * 1024)
+
+/* How long after downstream last signalled backpressure frames keep
+ * queueing (and so coalescing) instead of taking the fast path. */
+#define BACKPRESSURE_HOLD_US (500 * 1000)
 
 /* ---- GstFrameMuxPad ---- */
 
@@ -259,6 +269,7 @@ struct _GstFrameMux
   gboolean announce;
   gboolean forward_eos;
   gboolean pushing;             /* someone is the pusher */
+  gint64 coalesce_until;        /* monotonic us; 0: fast path allowed */
   gboolean stopping;            /* going to READY, or src inactive */
   gboolean task_waiting;
   gboolean eos_sent;
@@ -777,6 +788,20 @@ stop:
   gst_pad_pause_task (mux->srcpad);
 }
 
+/* Downstream signalled backpressure a moment ago: frames queue, so the
+ * task packs them into full messages. Lock held. */
+static inline gboolean
+coalescing (GstFrameMux * mux)
+{
+  if (G_LIKELY (mux->coalesce_until == 0))
+    return FALSE;
+  if (g_get_monotonic_time () < mux->coalesce_until)
+    return TRUE;
+  GST_DEBUG_OBJECT (mux, "no backpressure for a while: fast path again");
+  mux->coalesce_until = 0;
+  return FALSE;
+}
+
 /* Fast path: the chain is the pusher and sends its own frame, split into
  * pieces of at most max-message-size. */
 static GstFlowReturn
@@ -859,7 +884,7 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     /* the peer learns of the connection before its first data */
     if (G_UNLIKELY (!mpad->opened))
       pad_queue_open (mux, mpad);
-    if (!mux->pushing && !HAS_DATA (mux)) {
+    if (!mux->pushing && !HAS_DATA (mux) && !coalescing (mux)) {
       gsize max_msg = mux->max_message_size;
 
       mux->pushing = TRUE;
@@ -1032,11 +1057,28 @@ gst_frame_mux_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
 static gboolean
 gst_frame_mux_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
+  GstFrameMux *mux = GST_FRAME_MUX (parent);
+
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_SEEK:
       GST_DEBUG_OBJECT (pad, "refusing seek: the stream is not seekable");
       gst_event_unref (event);
       return FALSE;
+    case GST_EVENT_CUSTOM_UPSTREAM:
+      /* A sink that paces the stream (datachannelsink, which had to wait
+       * for its channel to drain) tells us so. With a single upstream
+       * thread, blocked in its own push meanwhile, nothing could queue:
+       * stop taking the fast path for a while, so frames pile up while the
+       * task pushes and leave packed into full messages. */
+      if (gst_event_has_name (event, "wrtc-backpressure")) {
+        g_mutex_lock (&mux->lock);
+        if (mux->coalesce_until == 0)
+          GST_DEBUG_OBJECT (mux, "downstream backpressure: coalescing");
+        mux->coalesce_until = g_get_monotonic_time () + BACKPRESSURE_HOLD_US;
+        g_mutex_unlock (&mux->lock);
+      }
+      gst_event_unref (event);
+      return TRUE;
     default:
       /* upstream events (QoS, latency, navigation...) do not map to any
        * single connection */
@@ -1275,6 +1317,7 @@ gst_frame_mux_change_state (GstElement * element, GstStateChange transition)
       mux->stopping = FALSE;
       mux->last_flow = GST_FLOW_OK;
       mux->eos_sent = FALSE;
+      mux->coalesce_until = 0;
       mux->need_headers = TRUE;
       mux->discont = TRUE;
       mux->n_eos = 0;
