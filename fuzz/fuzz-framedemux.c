@@ -11,7 +11,8 @@
  *   0    flags, see FLAG_*
  *   1    bits 0-3: max-frame-size index (max_sizes[]); bit 4: switch to the
  *        index in bits 5-7 halfway through
- *   2    largest chunk is 1 << (byte % 18) bytes
+ *   2    largest chunk is 1 << (byte % 18) bytes (raised for big inputs
+ *        so that there are at most about 2000 chunks)
  *   3-6  seed of the chunk-size generator
  *
  * Oracles besides the sanitizers:
@@ -342,6 +343,10 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t input_size)
   data = input + FUZZ_DEMUX_HEADER;
   size = input_size - FUZZ_DEMUX_HEADER;
   half = size / 2;
+  /* at most ~2000 pushes: fine cuts of a 100 KiB input would otherwise run
+   * at a few inputs per second */
+  if (size / chunk_max > 2048)
+    chunk_max = size / 1024 + 1;
 
   run.collectors = g_ptr_array_new_with_free_func ((GDestroyNotify)
       collector_free);
@@ -412,11 +417,12 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t input_size)
       if (flags & FLAG_FLUSH) {
         GstSegment seg;
 
-        FUZZ_CHECK (gst_harness_push_event (h, gst_event_new_flush_start ()));
-        FUZZ_CHECK (gst_harness_push_event (h,
-                gst_event_new_flush_stop (TRUE)));
+        /* the results only say whether some pad took the event: with
+         * nothing but unlinked pads they are FALSE, and that is fine */
+        gst_harness_push_event (h, gst_event_new_flush_start ());
+        gst_harness_push_event (h, gst_event_new_flush_stop (TRUE));
         gst_segment_init (&seg, GST_FORMAT_BYTES);
-        FUZZ_CHECK (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+        gst_harness_push_event (h, gst_event_new_segment (&seg));
       }
     }
   }
@@ -459,6 +465,7 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t input_size)
   }
 
   gst_harness_teardown (h);
+  gst_object_unref (demux);     /* the harness took its own reference */
   drain_bus (bus);
   gst_object_unref (bus);
   g_ptr_array_unref (run.collectors);

@@ -1,0 +1,156 @@
+/* gst-wrtcframe
+ * Copyright (C) 2026 gst-wrtcframe authors
+ * SPDX-License-Identifier: LGPL-2.0-or-later
+ */
+
+/* Preloaded into the ThreadSanitizer run (tools/run-tests.sh --tsan).
+ *
+ * GLib and GStreamer are not built with -fsanitize=thread, and on Linux
+ * GMutex, GRecMutex and GCond are implemented with raw futexes, not pthread,
+ * so TSan's pthread interceptors never see them: every access guarded by
+ * GST_OBJECT_LOCK or a pad's stream lock would look unsynchronised. These
+ * wrappers call the real GLib function and tell TSan about the
+ * acquire/release it implies, so TSan sees the happens-before edges the
+ * locks really create. They add no synchronisation of their own.
+ *
+ * Built by tools/run-tests.sh --tsan with -fsanitize=thread -shared. */
+
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <glib.h>
+
+void __tsan_acquire (void *addr);
+void __tsan_release (void *addr);
+
+static gpointer
+real (const char *name)
+{
+  gpointer f = dlsym (RTLD_NEXT, name);
+
+  if (f == NULL) {
+    fprintf (stderr, "tsan-glib-sync: no %s\n", name);
+    abort ();
+  }
+  return f;
+}
+
+#define REAL(ret, name, args) \
+  static ret (*real_fn) args; \
+  if (real_fn == NULL) real_fn = real (#name)
+
+void
+g_mutex_lock (GMutex * m)
+{
+  REAL (void, g_mutex_lock, (GMutex *));
+  real_fn (m);
+  __tsan_acquire (m);
+}
+
+gboolean
+g_mutex_trylock (GMutex * m)
+{
+  gboolean ok;
+  REAL (gboolean, g_mutex_trylock, (GMutex *));
+  ok = real_fn (m);
+  if (ok)
+    __tsan_acquire (m);
+  return ok;
+}
+
+void
+g_mutex_unlock (GMutex * m)
+{
+  REAL (void, g_mutex_unlock, (GMutex *));
+  __tsan_release (m);
+  real_fn (m);
+}
+
+void
+g_rec_mutex_lock (GRecMutex * m)
+{
+  REAL (void, g_rec_mutex_lock, (GRecMutex *));
+  real_fn (m);
+  __tsan_acquire (m);
+}
+
+gboolean
+g_rec_mutex_trylock (GRecMutex * m)
+{
+  gboolean ok;
+  REAL (gboolean, g_rec_mutex_trylock, (GRecMutex *));
+  ok = real_fn (m);
+  if (ok)
+    __tsan_acquire (m);
+  return ok;
+}
+
+void
+g_rec_mutex_unlock (GRecMutex * m)
+{
+  REAL (void, g_rec_mutex_unlock, (GRecMutex *));
+  __tsan_release (m);
+  real_fn (m);
+}
+
+void
+g_cond_wait (GCond * c, GMutex * m)
+{
+  REAL (void, g_cond_wait, (GCond *, GMutex *));
+  __tsan_release (m);
+  real_fn (c, m);
+  __tsan_acquire (m);
+}
+
+gboolean
+g_cond_wait_until (GCond * c, GMutex * m, gint64 end_time)
+{
+  gboolean ok;
+  REAL (gboolean, g_cond_wait_until, (GCond *, GMutex *, gint64));
+  __tsan_release (m);
+  ok = real_fn (c, m, end_time);
+  __tsan_acquire (m);
+  return ok;
+}
+
+/* GAsyncQueue locks internally (not through the PLT): hand-over of items,
+ * e.g. buffers queued by GstHarness for the test thread, is made visible
+ * here. */
+void
+g_async_queue_push (GAsyncQueue * q, gpointer data)
+{
+  REAL (void, g_async_queue_push, (GAsyncQueue *, gpointer));
+  __tsan_release (q);
+  real_fn (q, data);
+}
+
+gpointer
+g_async_queue_pop (GAsyncQueue * q)
+{
+  gpointer d;
+  REAL (gpointer, g_async_queue_pop, (GAsyncQueue *));
+  d = real_fn (q);
+  __tsan_acquire (q);
+  return d;
+}
+
+gpointer
+g_async_queue_try_pop (GAsyncQueue * q)
+{
+  gpointer d;
+  REAL (gpointer, g_async_queue_try_pop, (GAsyncQueue *));
+  d = real_fn (q);
+  __tsan_acquire (q);
+  return d;
+}
+
+gpointer
+g_async_queue_timeout_pop (GAsyncQueue * q, guint64 timeout)
+{
+  gpointer d;
+  REAL (gpointer, g_async_queue_timeout_pop, (GAsyncQueue *, guint64));
+  d = real_fn (q, timeout);
+  __tsan_acquire (q);
+  return d;
+}
