@@ -46,6 +46,8 @@ elif [ "$mode" = "--tsan" ]; then
       --timeout-multiplier 5)
   export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp:halt_on_error=0:exitcode=66:second_deadlock_stack=1"
   export GST_REGISTRY_FORK=no
+  # GSlice hands out chunks of slabs through locks TSan cannot see
+  export G_SLICE=always-malloc
   suites=()
   # the element tests that run streaming threads
   tests=(elements_framemux elements_framedemux pipelines_roundtrip)
