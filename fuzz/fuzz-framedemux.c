@@ -11,8 +11,9 @@
  *   0    flags, see FLAG_*
  *   1    bits 0-3: max-frame-size index (max_sizes[]); bit 4: switch to the
  *        index in bits 5-7 halfway through
- *   2    largest chunk is 1 << (byte % 18) bytes (raised for big inputs
- *        so that there are at most about 2000 chunks)
+ *   2    bits 0-6: largest chunk is 1 << (value % 18) bytes (raised for big
+ *        inputs so that there are at most about 2000 chunks); bit 7: inputs
+ *        carry a PTS, a flag and a meta the outputs must not inherit
  *   3-6  seed of the chunk-size generator
  *
  * Oracles besides the sanitizers:
@@ -90,14 +91,24 @@ collector_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   Collector *c = gst_pad_get_element_private (pad);
   GstReferenceTimestampMeta *meta;
   gsize size = gst_buffer_get_size (buf);
+  gpointer state = NULL;
+  guint n_metas;
 
   FUZZ_CHECK (size > 0);
   FUZZ_CHECK (!GST_BUFFER_PTS_IS_VALID (buf));
   FUZZ_CHECK (!GST_BUFFER_DTS_IS_VALID (buf));
   FUZZ_CHECK (GST_BUFFER_OFFSET (buf) == c->bytes);
   FUZZ_CHECK (GST_BUFFER_OFFSET_END (buf) == c->bytes + size);
+  FUZZ_CHECK (!GST_BUFFER_DURATION_IS_VALID (buf));
+  FUZZ_CHECK (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT));
   meta = gst_buffer_get_reference_timestamp_meta (buf, unix_caps);
   FUZZ_CHECK (meta != NULL);
+  /* exactly one: an input's own meta must not come along */
+  FUZZ_CHECK (meta->duration == GST_CLOCK_TIME_NONE);
+  n_metas = 0;
+  while (gst_buffer_iterate_meta (buf, &state) != NULL)
+    n_metas++;
+  FUZZ_CHECK (n_metas == 1);
   c->bytes += size;
 
   if (c->data) {
@@ -326,7 +337,7 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t input_size)
   guint8 flags;
   guint max, max2, chunk_max, i;
   guint32 rng;
-  gboolean halfway_done = FALSE, stopped = FALSE;
+  gboolean halfway_done = FALSE, stopped = FALSE, decorate;
   guint errors = 0, pushes = 0;
   GstFlowReturn ret = GST_FLOW_OK;
 
@@ -337,7 +348,8 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t input_size)
   flags = input[0];
   max = max_sizes[input[1] & 0x0f];
   max2 = (input[1] & 0x10) ? max_sizes[input[1] >> 5] : max;
-  chunk_max = 1u << (input[2] % 18);
+  chunk_max = 1u << ((input[2] & 0x7f) % 18);
+  decorate = (input[2] & 0x80) != 0;
   rng = ((guint32) input[3] << 24 | (guint32) input[4] << 16 |
       (guint32) input[5] << 8 | input[6]) | 1;
   data = input + FUZZ_DEMUX_HEADER;
@@ -384,6 +396,12 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t input_size)
 
     n = MIN (n, size - pos);
     buf = make_input (data + pos, n, flags, &rng);
+    if (decorate) {
+      GST_BUFFER_PTS (buf) = GST_BUFFER_DTS (buf) = pos * GST_MSECOND;
+      GST_BUFFER_DURATION (buf) = GST_MSECOND;
+      GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+      gst_buffer_add_reference_timestamp_meta (buf, unix_caps, 42, 1);
+    }
     extra = (flags & FLAG_EXTRA_REF) ? gst_buffer_ref (buf) : NULL;
 
     ret = gst_harness_push (h, buf);

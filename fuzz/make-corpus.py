@@ -98,6 +98,11 @@ def main():
                     # small chunks, two memories, extra ref, EOS, unlinked
                     name + "-chunked": bytes([0x4E, m, 3]) + seed + data,
                 }
+                if name in ("two-connections", "garbage-then-frames",
+                            "len-65536"):
+                    # inputs with PTS, DISCONT and a meta of their own
+                    blobs[name + "-decorated"] = (bytes([0x02, m, 0x83]) +
+                                                  seed + data)
                 if name in ("two-connections", "no-terminator",
                             "garbage-then-frames"):
                     # error policy, flush, EOS pads, debug logging
