@@ -11,5 +11,6 @@
 
 int bench_codec_run (int argc, char **argv);
 int bench_pipeline_run (int argc, char **argv);
+int bench_scale_run (int argc, char **argv);
 
 #endif

@@ -3,8 +3,9 @@
  * SPDX-License-Identifier: LGPL-2.0-or-later
  */
 
-/* wrtcframe-bench [codec|pipeline] [options]: runs one benchmark, or both
- * when no subcommand is given. Not a test: it only measures and prints. */
+/* wrtcframe-bench [codec|pipeline|scale] [options]: runs one benchmark, or
+ * codec and pipeline when no subcommand is given. Not a test: it only
+ * measures and prints. */
 
 #include <stdio.h>
 #include <string.h>
@@ -14,10 +15,12 @@
 static void
 usage (const char *prog)
 {
-  fprintf (stderr, "usage: %s [codec|pipeline] [options]\n"
+  fprintf (stderr, "usage: %s [codec|pipeline|scale] [options]\n"
       "  codec     frame codec ns/frame per implementation\n"
       "  pipeline  framemux ! framedemux vs gdppay ! gdpdepay\n"
-      "  (none)    both\n", prog);
+      "  scale     memory per connection, frames/s with 1..10000 "
+      "connections\n"
+      "  (none)    codec and pipeline\n", prog);
 }
 
 int
@@ -38,6 +41,8 @@ main (int argc, char **argv)
     return bench_codec_run (argc - 1, argv + 1);
   if (strcmp (argv[1], "pipeline") == 0)
     return bench_pipeline_run (argc - 1, argv + 1);
+  if (strcmp (argv[1], "scale") == 0)
+    return bench_scale_run (argc - 1, argv + 1);
   usage (argv[0]);
   return strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ?
       0 : 2;

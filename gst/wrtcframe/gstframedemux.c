@@ -25,21 +25,32 @@
  * `sink` (always): `application/x-wrtcframe`.
  *
  * `src_%u` (sometimes): one pad per data connection, %u being the
- * connection number. A pad appears on the first frame of its connection,
- * with a stream-start event (group id from upstream when it has one, else
- * one new group id shared by all pads), a caps event (the #GstFrameDemux:caps
- * property, default `application/octet-stream`) and a TIME segment starting
- * at 0. Connections can appear at any time, so no-more-pads is never
+ * connection number. A pad appears on the peer's OpenConnection, or on the
+ * first frame of a connection the peer did not announce, with a stream-start
+ * event (group id from upstream when it has one, else
+ * one new group id shared by all pads), a caps event (caps the peer sent
+ * with OpenConnection, else the #GstFrameDemux:caps property, default
+ * `application/octet-stream`) and a TIME segment starting at 0. Connections can appear at any time, so no-more-pads is never
  * emitted. Output buffers carry no PTS/DTS/duration (connections are untimed
  * byte streams); their offset and offset-end are byte positions within the
  * connection, and each carries a #GstReferenceTimestampMeta with caps
  * `timestamp/x-unix` holding the sender's wall clock. Frames with an empty
  * payload are counted but not pushed.
  *
- * Connection 0 carries control messages: they are parsed, validated and
- * logged (debug category `framedemux`), never output, and never create a
- * `src_0` pad. Unknown control codes are skipped; truncated ones are skipped
- * with a warning.
+ * Connection 0 carries control messages, acted upon where they sit in the
+ * stream (after the data before them), never output, never creating a
+ * `src_0` pad: OpenConnection creates the connection's pad (with the caps
+ * framemux's send-caps put in it, if any) and emits
+ * #GstFrameDemux::connection-opened; SendEOF pushes EOS on the pad;
+ * CloseConnection pushes EOS (if SendEOF did not), removes the pad and
+ * emits #GstFrameDemux::connection-closed. Data for a connection after its
+ * SendEOF or CloseConnection is dropped and counted (`frames-after-close`).
+ * Both signals are also posted as element messages
+ * (`framedemux-connection-opened` with `conn` and, if any, `caps`;
+ * `framedemux-connection-closed` with `conn` and `reason`). Every
+ * well-formed control message is then handed to the application with
+ * #GstFrameDemux::control-message. Unknown control codes are skipped;
+ * truncated ones are skipped with a warning.
  *
  * An unlinked source pad never stops the stream: connections come and go
  * in a tunnel, and one nobody links (or one that appears before the pad
@@ -71,7 +82,8 @@
  * The read-only #GstFrameDemux:stats property returns a structure
  * `application/x-framedemux-stats` with the fields `frames`, `bytes`,
  * `control-frames`, `bytes-skipped`, `resyncs`, `frames-dropped`,
- * `bytes-pending` (all #guint64) and `connections`, an array of
+ * `bytes-pending`, `frames-after-close` (all #guint64) and `connections`,
+ * an array of
  * `connection` structures with `conn` (#guint), `frames`, `bytes` and
  * `dropped` (#guint64).
  *
@@ -89,6 +101,7 @@
 
 #include <string.h>
 #include <gst/base/gstflowcombiner.h>
+#include <gst/base/gstqueuearray.h>
 
 #include "frame-codec.h"
 #include "gstframedemux.h"
@@ -127,6 +140,7 @@ typedef struct
   guint64 offset;               /* payload bytes already output */
   gboolean need_segment;        /* a flush removed the segment */
   gboolean warned_unlinked;     /* the not-linked warning was posted */
+  gboolean eos_sent;            /* SendEOF: the peer sends no more data */
 
   guint64 frames;
   guint64 bytes;
@@ -144,12 +158,26 @@ struct _GstFrameDemux
   guint max_frame_size;
   gint corruption_policy;
   GstCaps *caps;                /* GST_OBJECT_LOCK */
+  /* Events every new pad gets, made once and shared (a reference per pad,
+   * as a demuxer forwarding one upstream event does): with thousands of
+   * connections a copy per pad would dominate their memory. */
+  GstEvent *caps_event;         /* for self->caps; GST_OBJECT_LOCK */
+  GstEvent *segment_event;      /* streaming thread */
 
   /* conn_no -> FrameDemuxConn. Changed only by the streaming thread (or the
    * state change thread when streaming is stopped), under GST_OBJECT_LOCK
    * because "stats" iterates it; the writer itself looks up without lock. */
   GHashTable *conns;
   FrameDemuxConn *last_conn;    /* one-entry cache: traffic is mostly conn 1 */
+  gboolean seen_conn;           /* a data connection existed */
+
+  /* Numbers the peer closed, so late data for them is dropped instead of
+   * opening a new pad; an OpenConnection takes a number out again. Bounded
+   * (oldest forgotten first): conn -> close sequence number, and the FIFO
+   * of (conn, sequence) pairs in closing order. Streaming thread only. */
+  GHashTable *closed;
+  GstQueueArray *closed_order;
+  guint64 close_seq;
 
   /* Parser state, streaming thread only. Bytes that wait for more input are
    * always copied, never kept as references to input buffers: thousands of
@@ -182,7 +210,32 @@ struct _GstFrameDemux
   guint64 st_resyncs;
   guint64 st_dropped;
   guint64 st_pending;
+  guint64 st_after_close;
 };
+
+typedef struct
+{
+  guint32 conn_no;
+  guint64 seq;
+} ClosedEntry;
+
+/* How many closed connection numbers are remembered. */
+#define MAX_CLOSED 65536
+
+enum
+{
+  SIGNAL_CONNECTION_OPENED,
+  SIGNAL_CONNECTION_CLOSED,
+  SIGNAL_CONTROL_MESSAGE,
+  LAST_SIGNAL
+};
+
+static guint demux_signals[LAST_SIGNAL];
+
+/* Connection-specific data of an OpenConnection that carries caps (see
+ * framemux's send-caps): "GSTCAPS1", u32 big-endian length, caps string. */
+#define CAPS_MAGIC "GSTCAPS1"
+#define CAPS_MAGIC_LEN 8
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (WRTC_FRAME_CAPS));
@@ -299,6 +352,59 @@ gst_frame_demux_class_init (GstFrameDemuxClass * klass)
           "bytes-pending, and per-connection counts in connections",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * GstFrameDemux::connection-opened:
+   * @framedemux: the element
+   * @conn: the connection number
+   * @caps: (nullable): the caps the peer sent with OpenConnection (framemux
+   *   with send-caps), or %NULL
+   *
+   * A source pad for connection @conn was just added: on the peer's
+   * OpenConnection, or on the first data of a connection the peer never
+   * announced. Emitted from the streaming thread. The same content is
+   * posted as an element message `framedemux-connection-opened`.
+   */
+  demux_signals[SIGNAL_CONNECTION_OPENED] =
+      g_signal_new ("connection-opened", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT,
+      GST_TYPE_CAPS);
+
+  /**
+   * GstFrameDemux::connection-closed:
+   * @framedemux: the element
+   * @conn: the connection number
+   * @reason: the close reason from CloseConnection (0 Normal, see
+   *   wire-format.md)
+   *
+   * The peer closed connection @conn: its source pad got EOS (if SendEOF
+   * had not already caused one) and was removed. Emitted from the
+   * streaming thread. The same content is posted as an element message
+   * `framedemux-connection-closed`.
+   */
+  demux_signals[SIGNAL_CONNECTION_CLOSED] =
+      g_signal_new ("connection-closed", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT,
+      G_TYPE_UINT);
+
+  /**
+   * GstFrameDemux::control-message:
+   * @framedemux: the element
+   * @code: the control message code
+   * @data: the message data after the u16 code (for codes 101..104 it
+   *   starts with the u32 connection number)
+   *
+   * Emitted from the streaming thread for every well-formed control
+   * message on connection 0, known codes and unknown ones, after
+   * framedemux has acted on it (so an application answers Ping with Pong,
+   * or OpenConnection with ConnectionOpened, through framemux's
+   * send-control). Malformed messages (a known code with too little data)
+   * are not emitted. Only costs anything when a handler is connected.
+   */
+  demux_signals[SIGNAL_CONTROL_MESSAGE] =
+      g_signal_new ("control-message", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT,
+      G_TYPE_BYTES);
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -338,6 +444,9 @@ gst_frame_demux_init (GstFrameDemux * self)
   self->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
       (GDestroyNotify) conn_free);
   self->window = g_byte_array_new ();
+  self->closed = g_hash_table_new (NULL, NULL);
+  self->closed_order = gst_queue_array_new_for_struct (sizeof (ClosedEntry),
+      16);
   self->max_frame_size = DEFAULT_MAX_FRAME_SIZE;
   self->corruption_policy = DEFAULT_CORRUPTION_POLICY;
   self->synced = TRUE;
@@ -350,6 +459,10 @@ gst_frame_demux_finalize (GObject * object)
 
   gst_flow_combiner_free (self->flowcombiner);
   g_hash_table_destroy (self->conns);
+  g_hash_table_destroy (self->closed);
+  gst_queue_array_free (self->closed_order);
+  gst_event_replace (&self->caps_event, NULL);
+  gst_event_replace (&self->segment_event, NULL);
   g_free (self->join);
   g_byte_array_unref (self->window);
   gst_caps_replace (&self->caps, NULL);
@@ -383,8 +496,13 @@ gst_frame_demux_reset (GstFrameDemux * self)
   self->seen_valid = FALSE;
   self->have_group_id = FALSE;
   self->last_conn = NULL;
+  self->seen_conn = FALSE;
+  g_hash_table_remove_all (self->closed);
+  gst_queue_array_clear (self->closed_order);
+  self->close_seq = 0;
   gst_flow_combiner_reset (self->flowcombiner);
 
+  STAT_SET (self->st_after_close, 0);
   STAT_SET (self->st_frames, 0);
   STAT_SET (self->st_bytes, 0);
   STAT_SET (self->st_control, 0);
@@ -422,14 +540,26 @@ gst_frame_demux_remove_pads (GstFrameDemux * self)
 
 /* ---- source pads ---- */
 
+/* The TIME segment from 0 that every source pad starts with. */
+static GstEvent *
+gst_frame_demux_segment (GstFrameDemux * self)
+{
+  if (self->segment_event == NULL) {
+    GstSegment segment;
+
+    gst_segment_init (&segment, GST_FORMAT_TIME);
+    self->segment_event = gst_event_new_segment (&segment);
+  }
+  return self->segment_event;
+}
+
 static FrameDemuxConn *
-gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no)
+gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no,
+    GstCaps * peer_caps)
 {
   FrameDemuxConn *conn;
   GstPad *pad;
   GstEvent *event;
-  GstCaps *caps = NULL;
-  GstSegment segment;
   gchar *name, *stream_id;
 
   name = g_strdup_printf ("src_%u", conn_no);
@@ -454,17 +584,23 @@ gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no)
   gst_event_set_group_id (event, self->group_id);
   gst_pad_push_event (pad, event);
 
-  GST_OBJECT_LOCK (self);
-  if (self->caps)
-    caps = gst_caps_ref (self->caps);
-  GST_OBJECT_UNLOCK (self);
-  if (caps == NULL)
-    caps = gst_caps_new_empty_simple ("application/octet-stream");
-  gst_pad_push_event (pad, gst_event_new_caps (caps));
-  gst_caps_unref (caps);
+  if (peer_caps != NULL) {
+    event = gst_event_new_caps (peer_caps);
+  } else {
+    GST_OBJECT_LOCK (self);
+    if (self->caps_event == NULL) {
+      GstCaps *caps = self->caps ? gst_caps_ref (self->caps) :
+          gst_caps_new_empty_simple ("application/octet-stream");
 
-  gst_segment_init (&segment, GST_FORMAT_TIME);
-  gst_pad_push_event (pad, gst_event_new_segment (&segment));
+      self->caps_event = gst_event_new_caps (caps);
+      gst_caps_unref (caps);
+    }
+    event = gst_event_ref (self->caps_event);
+    GST_OBJECT_UNLOCK (self);
+  }
+  gst_pad_push_event (pad, event);
+
+  gst_pad_push_event (pad, gst_event_ref (gst_frame_demux_segment (self)));
 
   conn = g_new0 (FrameDemuxConn, 1);
   conn->conn_no = conn_no;
@@ -475,10 +611,69 @@ gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no)
   GST_OBJECT_UNLOCK (self);
 
   GST_INFO_OBJECT (self, "new connection %u", conn_no);
+  self->seen_conn = TRUE;
   gst_element_add_pad (GST_ELEMENT (self), pad);
   gst_flow_combiner_add_pad (self->flowcombiner, pad);
 
+  {
+    GstStructure *s = gst_structure_new ("framedemux-connection-opened",
+        "conn", G_TYPE_UINT, conn_no, NULL);
+
+    if (peer_caps != NULL)
+      gst_structure_set (s, "caps", GST_TYPE_CAPS, peer_caps, NULL);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+  }
+  g_signal_emit (self, demux_signals[SIGNAL_CONNECTION_OPENED], 0, conn_no,
+      peer_caps);
+
   return conn;
+}
+
+/* Forgets that @conn_no was closed (the peer opens it again). */
+static void
+gst_frame_demux_unmark_closed (GstFrameDemux * self, guint32 conn_no)
+{
+  /* the FIFO entry stays; it no longer matches the table when it leaves */
+  g_hash_table_remove (self->closed, GUINT_TO_POINTER (conn_no));
+}
+
+static void
+gst_frame_demux_mark_closed (GstFrameDemux * self, guint32 conn_no)
+{
+  ClosedEntry e;
+
+  e.conn_no = conn_no;
+  e.seq = ++self->close_seq;
+  /* the table stores the sequence number, of which 0 would be NULL */
+  g_hash_table_insert (self->closed, GUINT_TO_POINTER (conn_no),
+      GSIZE_TO_POINTER ((gsize) e.seq));
+  gst_queue_array_push_tail_struct (self->closed_order, &e);
+  while (gst_queue_array_get_length (self->closed_order) > MAX_CLOSED) {
+    ClosedEntry *old = gst_queue_array_pop_head_struct (self->closed_order);
+
+    if (GPOINTER_TO_SIZE (g_hash_table_lookup (self->closed,
+                GUINT_TO_POINTER (old->conn_no))) == (gsize) old->seq)
+      g_hash_table_remove (self->closed, GUINT_TO_POINTER (old->conn_no));
+  }
+}
+
+/* CloseConnection: EOS unless SendEOF already gave one, pad removed. */
+static void
+gst_frame_demux_close_conn (GstFrameDemux * self, FrameDemuxConn * conn)
+{
+  GST_OBJECT_LOCK (self);
+  g_hash_table_steal (self->conns, GUINT_TO_POINTER (conn->conn_no));
+  if (self->last_conn == conn)
+    self->last_conn = NULL;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!conn->eos_sent)
+    gst_pad_push_event (conn->pad, gst_event_new_eos ());
+  gst_flow_combiner_remove_pad (self->flowcombiner, conn->pad);
+  gst_pad_set_active (conn->pad, FALSE);
+  gst_element_remove_pad (GST_ELEMENT (self), conn->pad);
+  conn_free (conn);
 }
 
 static inline FrameDemuxConn *
@@ -490,8 +685,14 @@ gst_frame_demux_get_conn (GstFrameDemux * self, guint32 conn_no)
     return conn;
 
   conn = g_hash_table_lookup (self->conns, GUINT_TO_POINTER (conn_no));
-  if (G_UNLIKELY (conn == NULL))
-    conn = gst_frame_demux_create_conn (self, conn_no);
+  if (G_UNLIKELY (conn == NULL)) {
+    /* late data of a connection the peer closed: not a new connection */
+    if (g_hash_table_size (self->closed) > 0 &&
+        g_hash_table_contains (self->closed, GUINT_TO_POINTER (conn_no)))
+      return NULL;
+    /* a peer that sends data without OpenConnection: the pad appears now */
+    conn = gst_frame_demux_create_conn (self, conn_no, NULL);
+  }
   self->last_conn = conn;
   return conn;
 }
@@ -503,10 +704,8 @@ gst_frame_demux_push (GstFrameDemux * self, FrameDemuxConn * conn,
   GstFlowReturn ret;
 
   if (G_UNLIKELY (conn->need_segment)) {
-    GstSegment segment;
-
-    gst_segment_init (&segment, GST_FORMAT_TIME);
-    gst_pad_push_event (conn->pad, gst_event_new_segment (&segment));
+    gst_pad_push_event (conn->pad,
+        gst_event_ref (gst_frame_demux_segment (self)));
     conn->need_segment = FALSE;
   }
 
@@ -530,8 +729,126 @@ gst_frame_demux_push (GstFrameDemux * self, FrameDemuxConn * conn,
 
 /* ---- control connection ---- */
 
-/* The one place control messages are acted upon; today it only validates and
- * logs them, the effects (EOS per connection, signals) come later. */
+/* Caps from OpenConnection's connection-specific data, or NULL when it
+ * holds none (or something of the peer's own, which we leave alone). */
+static GstCaps *
+gst_frame_demux_parse_caps (GstFrameDemux * self, const WrtcControlMessage *
+    msg)
+{
+  GstCaps *caps;
+  gchar *str;
+  guint32 len;
+
+  if (msg->data_len < CAPS_MAGIC_LEN + 4 ||
+      memcmp (msg->data, CAPS_MAGIC, CAPS_MAGIC_LEN) != 0)
+    return NULL;
+  /* byte by byte: the data has no alignment */
+  len = (guint32) msg->data[CAPS_MAGIC_LEN] << 24 |
+      (guint32) msg->data[CAPS_MAGIC_LEN + 1] << 16 |
+      (guint32) msg->data[CAPS_MAGIC_LEN + 2] << 8 |
+      msg->data[CAPS_MAGIC_LEN + 3];
+  if (len > msg->data_len - CAPS_MAGIC_LEN - 4)
+    goto bad;
+  str = g_strndup ((const gchar *) msg->data + CAPS_MAGIC_LEN + 4, len);
+  caps = gst_caps_from_string (str);
+  g_free (str);
+  if (caps == NULL)
+    goto bad;
+  if (!gst_caps_is_fixed (caps)) {
+    gst_caps_unref (caps);
+    goto bad;
+  }
+  return caps;
+
+bad:
+  GST_ELEMENT_WARNING (self, STREAM, DEMUX,
+      ("Connection %u was opened with caps that cannot be used; it gets "
+          "the caps property instead.", msg->conn_no),
+      ("OpenConnection data of %" G_GSIZE_FORMAT " bytes: bad length, "
+          "unparsable or unfixed caps", msg->data_len));
+  return NULL;
+}
+
+static void
+gst_frame_demux_on_open (GstFrameDemux * self, const WrtcControlMessage * msg)
+{
+  FrameDemuxConn *conn;
+  GstCaps *caps;
+
+  if (msg->conn_no == WRTC_FRAME_CONTROL_CONN) {
+    GST_DEBUG_OBJECT (self, "ignoring OpenConnection of connection 0");
+    return;
+  }
+  caps = gst_frame_demux_parse_caps (self, msg);
+  conn = g_hash_table_lookup (self->conns, GUINT_TO_POINTER (msg->conn_no));
+  if (conn == NULL) {
+    gst_frame_demux_unmark_closed (self, msg->conn_no);
+    self->last_conn = gst_frame_demux_create_conn (self, msg->conn_no, caps);
+  } else if (caps != NULL && !conn->eos_sent) {
+    GstCaps *cur = gst_pad_get_current_caps (conn->pad);
+
+    /* the peer's caps changed mid-stream: in order with its data */
+    if (cur == NULL || !gst_caps_is_equal (cur, caps)) {
+      GST_INFO_OBJECT (self, "connection %u: new caps %" GST_PTR_FORMAT,
+          msg->conn_no, caps);
+      gst_pad_push_event (conn->pad, gst_event_new_caps (caps));
+    }
+    if (cur)
+      gst_caps_unref (cur);
+  } else {
+    GST_DEBUG_OBJECT (self, "connection %u already open", msg->conn_no);
+  }
+  if (caps)
+    gst_caps_unref (caps);
+}
+
+static void
+gst_frame_demux_on_send_eof (GstFrameDemux * self,
+    const WrtcControlMessage * msg)
+{
+  FrameDemuxConn *conn = g_hash_table_lookup (self->conns,
+      GUINT_TO_POINTER (msg->conn_no));
+
+  if (conn == NULL || conn->eos_sent) {
+    GST_DEBUG_OBJECT (self, "SendEOF for connection %u without open pad",
+        msg->conn_no);
+    return;
+  }
+  GST_DEBUG_OBJECT (self, "connection %u: EOS from the peer", msg->conn_no);
+  conn->eos_sent = TRUE;
+  gst_pad_push_event (conn->pad, gst_event_new_eos ());
+}
+
+static void
+gst_frame_demux_on_close (GstFrameDemux * self, const WrtcControlMessage * msg)
+{
+  FrameDemuxConn *conn = g_hash_table_lookup (self->conns,
+      GUINT_TO_POINTER (msg->conn_no));
+
+  if (msg->conn_no == WRTC_FRAME_CONTROL_CONN) {
+    GST_DEBUG_OBJECT (self, "ignoring CloseConnection of connection 0");
+    return;
+  }
+  gst_frame_demux_mark_closed (self, msg->conn_no);
+  if (conn == NULL) {
+    GST_DEBUG_OBJECT (self, "CloseConnection for connection %u without pad",
+        msg->conn_no);
+    return;
+  }
+  GST_DEBUG_OBJECT (self, "connection %u closed, reason %u", msg->conn_no,
+      msg->reason);
+  gst_frame_demux_close_conn (self, conn);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("framedemux-connection-closed",
+              "conn", G_TYPE_UINT, msg->conn_no,
+              "reason", G_TYPE_UINT, (guint) msg->reason, NULL)));
+  g_signal_emit (self, demux_signals[SIGNAL_CONNECTION_CLOSED], 0,
+      msg->conn_no, (guint) msg->reason);
+}
+
+/* The one place control messages are acted upon. They are handled where
+ * they sit in the stream, so each takes effect after the data before it. */
 static void
 gst_frame_demux_handle_control (GstFrameDemux * self, const guint8 * payload,
     gsize size)
@@ -545,6 +862,20 @@ gst_frame_demux_handle_control (GstFrameDemux * self, const guint8 * payload,
       GST_DEBUG_OBJECT (self, "control message %s (%u), conn %u, reason %u, "
           "%" G_GSIZE_FORMAT " bytes of data", wrtc_control_code_name (msg.code),
           msg.code, msg.conn_no, msg.reason, msg.data_len);
+      switch (msg.code) {
+        case WRTC_CONTROL_OPEN_CONNECTION:
+          gst_frame_demux_on_open (self, &msg);
+          break;
+        case WRTC_CONTROL_SEND_EOF:
+          gst_frame_demux_on_send_eof (self, &msg);
+          break;
+        case WRTC_CONTROL_CLOSE_CONNECTION:
+          gst_frame_demux_on_close (self, &msg);
+          break;
+        default:
+          /* Ping, ConnectionOpened, metrics: for the application */
+          break;
+      }
       break;
     case WRTC_CONTROL_PARSE_UNKNOWN_CODE:
       GST_DEBUG_OBJECT (self, "skipping control message with unknown code %u",
@@ -555,7 +886,16 @@ gst_frame_demux_handle_control (GstFrameDemux * self, const guint8 * payload,
           ("Malformed control message skipped."),
           ("control message %s (%u) truncated: %" G_GSIZE_FORMAT " bytes",
               wrtc_control_code_name (msg.code), msg.code, size));
-      break;
+      return;
+  }
+
+  if (g_signal_has_handler_pending (self,
+          demux_signals[SIGNAL_CONTROL_MESSAGE], 0, FALSE)) {
+    GBytes *data = g_bytes_new (payload + 2, size - 2);
+
+    g_signal_emit (self, demux_signals[SIGNAL_CONTROL_MESSAGE], 0,
+        (guint) msg.code, data);
+    g_bytes_unref (data);
   }
 }
 
@@ -753,6 +1093,13 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
 
         frames++;
         bytes += h.length;
+        if (G_UNLIKELY (conn == NULL || conn->eos_sent)) {
+          /* the peer said it sends nothing more on this connection */
+          GST_LOG_OBJECT (self, "dropping frame of closed connection %u",
+              h.conn_no);
+          STAT_ADD (self->st_after_close, 1);
+          continue;
+        }
         STAT_ADD (conn->frames, 1);
         STAT_ADD (conn->bytes, h.length);
         if (G_UNLIKELY (h.length == 0))
@@ -1006,9 +1353,7 @@ gst_frame_demux_handle_eos (GstFrameDemux * self)
   }
   self->synced = TRUE;
 
-  GST_OBJECT_LOCK (self);
-  have_pads = g_hash_table_size (self->conns) > 0;
-  GST_OBJECT_UNLOCK (self);
+  have_pads = self->seen_conn;
 
   if (error_posted)
     return;
@@ -1145,7 +1490,9 @@ gst_frame_demux_get_stats (GstFrameDemux * self)
       "bytes-skipped", G_TYPE_UINT64, STAT_GET (self->st_skipped),
       "resyncs", G_TYPE_UINT64, STAT_GET (self->st_resyncs),
       "frames-dropped", G_TYPE_UINT64, STAT_GET (self->st_dropped),
-      "bytes-pending", G_TYPE_UINT64, STAT_GET (self->st_pending), NULL);
+      "bytes-pending", G_TYPE_UINT64, STAT_GET (self->st_pending),
+      "frames-after-close", G_TYPE_UINT64, STAT_GET (self->st_after_close),
+      NULL);
 
   g_value_init (&array, GST_TYPE_ARRAY);
   GST_OBJECT_LOCK (self);
@@ -1185,6 +1532,7 @@ gst_frame_demux_set_property (GObject * object, guint prop_id,
     case PROP_CAPS:
       GST_OBJECT_LOCK (self);
       gst_caps_replace (&self->caps, g_value_get_boxed (value));
+      gst_event_replace (&self->caps_event, NULL);
       GST_OBJECT_UNLOCK (self);
       break;
     default:

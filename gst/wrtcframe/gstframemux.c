@@ -18,6 +18,19 @@
  * on the wire). Output buffers carry no timestamps: the output is a byte
  * stream meant for a data channel.
  *
+ * ## Control connection
+ *
+ * With #GstFrameMux:announce-connections (the default) framemux announces
+ * its connections on connection 0: OpenConnection when a pad's first caps
+ * or first buffer arrives, SendEOF on its EOS and CloseConnection (reason
+ * Normal, u16) when it is released. These messages are queued on the pad
+ * itself, so they are always in order with its data. A released pad's
+ * number can be requested again at once; the new pad's frames wait until
+ * the old pad's close is out. #GstFrameMux:send-caps adds the pad's caps to
+ * OpenConnection (for a framedemux peer). The #GstFrameMux::send-control
+ * action signal queues any control message; those go out ahead of queued
+ * connection data.
+ *
  * ## Design
  *
  * The connections are independent, untimed byte streams, so GstAggregator
@@ -109,6 +122,7 @@ typedef struct
 {
   GstBuffer *buf;
   guint64 ts;
+  guint32 conn;                 /* the pad's number, or 0 for control */
 } MuxFrame;
 
 struct _GstFrameMuxPad
@@ -122,12 +136,20 @@ struct _GstFrameMuxPad
   guint64 queued_bytes;         /* payload bytes in queue */
   GList ring_link;              /* link in the element's round-robin ring */
   gboolean in_ring;
+  /* A released pad whose frames are still queued holds back the next pad
+   * with the same number (@successor, whose @pred it is), so the peer sees
+   * CloseConnection of the old connection before anything of the new one.
+   * A held pad with queued frames is "parked" instead of in the ring. */
+  GstFrameMuxPad *pred;
+  GstFrameMuxPad *successor;
+  gboolean parked;
+  gboolean opened;              /* OpenConnection queued */
   gboolean eos;
   gboolean flushing;
   gboolean released;
   gboolean waiting;             /* a chain waits on space_cond */
   GCond space_cond;
-  GstCaps *caps;                /* last caps received, for a later issue */
+  GstCaps *caps;                /* last caps received */
   guint64 frames;
   guint64 bytes;
 };
@@ -194,7 +216,9 @@ gst_frame_mux_pad_class_init (GstFrameMuxPadClass * klass)
 static void
 gst_frame_mux_pad_init (GstFrameMuxPad * mpad)
 {
-  mpad->queue = gst_queue_array_new_for_struct (sizeof (MuxFrame), 16);
+  /* small: a pad's queue only grows while downstream is slower than it,
+   * and per-connection memory matters with thousands of connections */
+  mpad->queue = gst_queue_array_new_for_struct (sizeof (MuxFrame), 2);
   mpad->ring_link.data = mpad;
   g_cond_init (&mpad->space_cond);
 }
@@ -222,11 +246,18 @@ struct _GstFrameMux
   GCond task_cond;
 
   /* protected by lock */
-  GList *pads;                  /* GstFrameMuxPad, sorted by conn, one ref */
+  GHashTable *pads;             /* conn -> GstFrameMuxPad (one ref) */
+  GHashTable *draining;         /* conn -> released pad still in the ring */
+  guint32 next_auto;            /* no free number below this for sink_%u */
   guint n_pads;
   guint n_eos;
   GQueue ring;                  /* pads with queued frames (embedded links) */
-  guint64 pending_frames;       /* queued in all pad queues */
+  GstQueueArray *control;       /* MuxFrame: send-control messages */
+  guint64 control_bytes;
+  guint64 pending_frames;       /* queued in all queues, control included */
+  gboolean send_caps;
+  gboolean announce;
+  gboolean forward_eos;
   gboolean pushing;             /* someone is the pusher */
   gboolean stopping;            /* going to READY, or src inactive */
   gboolean task_waiting;
@@ -240,7 +271,6 @@ struct _GstFrameMux
    * the pusher touches it (with the lock held in gather). */
   gboolean have_split;
   MuxFrame split;
-  guint32 split_conn;
   gsize split_off;
 
   /* Only touched by the pusher. */
@@ -255,6 +285,7 @@ struct _GstFrameMux
   guint64 stat_bytes_out;
   guint64 stat_frames_split;
   guint64 stat_blocked;
+  guint64 stat_control;
 };
 
 enum
@@ -263,7 +294,23 @@ enum
   PROP_MAX_MESSAGE_SIZE,
   PROP_MAX_QUEUE_BYTES,
   PROP_STATS,
+  PROP_SEND_CAPS,
+  PROP_ANNOUNCE,
+  PROP_FORWARD_EOS,
 };
+
+enum
+{
+  SIGNAL_SEND_CONTROL,
+  LAST_SIGNAL
+};
+
+static guint mux_signals[LAST_SIGNAL];
+
+/* send-control refuses messages beyond this many queued bytes: the control
+ * connection carries small messages, a backlog this large means the
+ * downstream is stuck and the caller must not be blocked by it */
+#define MAX_CONTROL_BYTES (1024 * 1024)
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink_%u",
     GST_PAD_SINK,
@@ -284,7 +331,7 @@ GST_ELEMENT_REGISTER_DEFINE (framemux, "framemux", GST_RANK_NONE,
 
 #define HAS_DATA(m) ((m)->pending_frames > 0 || (m)->have_split)
 #define NEED_EOS(m) ((m)->n_pads > 0 && (m)->n_eos == (m)->n_pads && \
-    !(m)->eos_sent)
+    !(m)->eos_sent && (m)->forward_eos)
 
 static inline gsize
 frame_wire_size (gsize len)
@@ -334,10 +381,12 @@ wake_task (GstFrameMux * mux)
 static void
 wake_all_chains (GstFrameMux * mux)
 {
-  GList *l;
+  GHashTableIter iter;
+  gpointer value;
 
-  for (l = mux->pads; l; l = l->next) {
-    GstFrameMuxPad *p = l->data;
+  g_hash_table_iter_init (&iter, mux->pads);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    GstFrameMuxPad *p = value;
 
     if (p->waiting)
       g_cond_broadcast (&p->space_cond);
@@ -395,16 +444,180 @@ push_buffer (GstFrameMux * mux, GstBuffer * out)
   return gst_pad_push (mux->srcpad, out);
 }
 
+/* @mpad left the ring (its queue is empty). A released pad lived on only
+ * for its queued frames; its successor with the same number may go now.
+ * Lock held. */
+static void
+pad_left_ring (GstFrameMux * mux, GstFrameMuxPad * mpad)
+{
+  GstFrameMuxPad *next = mpad->successor;
+
+  mpad->in_ring = FALSE;
+  if (!mpad->released)
+    return;
+  if (g_hash_table_lookup (mux->draining, GUINT_TO_POINTER (mpad->conn)) ==
+      mpad)
+    g_hash_table_remove (mux->draining, GUINT_TO_POINTER (mpad->conn));
+  if (next != NULL) {
+    mpad->successor = NULL;
+    next->pred = NULL;
+    if (next->parked) {
+      next->parked = FALSE;
+      next->in_ring = TRUE;
+      g_queue_push_tail_link (&mux->ring, &next->ring_link);
+    }
+  }
+  mux->dead_pads = g_slist_prepend (mux->dead_pads, mpad);
+}
+
 static void
 ring_remove (GstFrameMux * mux, GstFrameMuxPad * mpad)
 {
+  if (mpad->parked) {
+    /* held behind its predecessor: dropping its frames unparks it */
+    mpad->parked = FALSE;
+    if (mpad->released) {
+      if (g_hash_table_lookup (mux->draining,
+              GUINT_TO_POINTER (mpad->conn)) == mpad)
+        g_hash_table_remove (mux->draining, GUINT_TO_POINTER (mpad->conn));
+      if (mpad->pred != NULL) {
+        mpad->pred->successor = NULL;
+        mpad->pred = NULL;
+      }
+      mux->dead_pads = g_slist_prepend (mux->dead_pads, mpad);
+    }
+    return;
+  }
   if (!mpad->in_ring)
     return;
   g_queue_unlink (&mux->ring, &mpad->ring_link);
-  mpad->in_ring = FALSE;
-  /* a released pad lived on only for its queued data */
-  if (mpad->released)
-    mux->dead_pads = g_slist_prepend (mux->dead_pads, mpad);
+  pad_left_ring (mux, mpad);
+}
+
+/* Queues a frame on @mpad (its data, or a control frame describing its
+ * connection: either way in order with its data). Lock held. */
+static void
+pad_enqueue (GstFrameMux * mux, GstFrameMuxPad * mpad, GstBuffer * buf,
+    guint32 conn, guint64 ts)
+{
+  MuxFrame f;
+
+  f.buf = buf;
+  f.ts = ts;
+  f.conn = conn;
+  gst_queue_array_push_tail_struct (mpad->queue, &f);
+  /* queued-bytes bounds and reports the connection's own payload */
+  if (conn != WRTC_FRAME_CONTROL_CONN)
+    mpad->queued_bytes += gst_buffer_get_size (buf);
+  mux->pending_frames++;
+  if (mpad->in_ring || mpad->parked)
+    return;
+  if (mpad->pred != NULL) {
+    mpad->parked = TRUE;
+  } else {
+    g_queue_push_tail_link (&mux->ring, &mpad->ring_link);
+    mpad->in_ring = TRUE;
+  }
+}
+
+/* Payload of a control message: u16 code, u32 conn_no, @extra. */
+static GstBuffer *
+control_buffer (guint16 code, guint32 conn, guint16 reason,
+    const guint8 * extra, gsize extra_len)
+{
+  WrtcControlMessage msg = { 0, };
+  gsize size = 2 + 4 + 2 + extra_len;
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, size, NULL);
+  GstMapInfo map;
+
+  msg.code = code;
+  msg.conn_no = conn;
+  msg.reason = reason;
+  msg.data = extra;
+  msg.data_len = extra_len;
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  size = wrtc_control_encode (map.data, map.size, &msg);
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_set_size (buf, size);
+  return buf;
+}
+
+/* Connection-specific data of OpenConnection carrying caps (send-caps):
+ * the 8 bytes "GSTCAPS1", a u32 big-endian length, then that many bytes of
+ * gst_caps_to_string() text (no NUL). The magic keeps a peer that expects
+ * its own data there from taking ours for it. */
+#define CAPS_MAGIC "GSTCAPS1"
+#define CAPS_MAGIC_LEN 8
+
+static void
+pad_queue_open (GstFrameMux * mux, GstFrameMuxPad * mpad)
+{
+  GstBuffer *buf;
+
+  mpad->opened = TRUE;
+  if (!mux->announce)
+    return;
+  if (mux->send_caps && mpad->caps != NULL) {
+    gchar *str = gst_caps_to_string (mpad->caps);
+    gsize len = strlen (str);
+    guint8 *extra = g_malloc (CAPS_MAGIC_LEN + 4 + len);
+
+    memcpy (extra, CAPS_MAGIC, CAPS_MAGIC_LEN);
+    extra[CAPS_MAGIC_LEN] = (guint8) (len >> 24);
+    extra[CAPS_MAGIC_LEN + 1] = (guint8) (len >> 16);
+    extra[CAPS_MAGIC_LEN + 2] = (guint8) (len >> 8);
+    extra[CAPS_MAGIC_LEN + 3] = (guint8) len;
+    memcpy (extra + CAPS_MAGIC_LEN + 4, str, len);
+    buf = control_buffer (WRTC_CONTROL_OPEN_CONNECTION, mpad->conn, 0, extra,
+        CAPS_MAGIC_LEN + 4 + len);
+    g_free (extra);
+    g_free (str);
+  } else {
+    buf = control_buffer (WRTC_CONTROL_OPEN_CONNECTION, mpad->conn, 0, NULL,
+        0);
+  }
+  GST_DEBUG_OBJECT (mpad, "queueing OpenConnection %u", mpad->conn);
+  mux->stat_control++;
+  pad_enqueue (mux, mpad, buf, WRTC_FRAME_CONTROL_CONN, wrtc_frame_now_ms ());
+  if (!mux->pushing)
+    wake_task (mux);
+}
+
+static void
+pad_queue_control (GstFrameMux * mux, GstFrameMuxPad * mpad, guint16 code)
+{
+  GstBuffer *buf = control_buffer (code, mpad->conn, 0, NULL, 0);
+
+  GST_DEBUG_OBJECT (mpad, "queueing %s %u", wrtc_control_code_name (code),
+      mpad->conn);
+  mux->stat_control++;
+  pad_enqueue (mux, mpad, buf, WRTC_FRAME_CONTROL_CONN, wrtc_frame_now_ms ());
+  if (!mux->pushing)
+    wake_task (mux);
+}
+
+/* Adds (the start of) frame @f to the message being gathered. */
+static void
+take_piece (GstFrameMux * mux, MuxFrame * f, gsize * budget, gsize * total)
+{
+  gsize wire = frame_wire_size (gst_buffer_get_size (f->buf));
+  MuxPiece piece;
+
+  piece.buf = f->buf;
+  piece.ts = f->ts;
+  piece.conn = f->conn;
+  piece.off = 0;
+  piece.n = MIN (wire, *budget);
+  piece.done = piece.n == wire;
+  g_array_append_val (mux->pieces, piece);
+  if (!piece.done) {
+    mux->have_split = TRUE;
+    mux->split = *f;
+    mux->split_off = piece.n;
+    mux->stat_frames_split++;
+  }
+  *budget -= piece.n;
+  *total += piece.n;
 }
 
 /* Takes the next message's worth of frames out of the queues, round-robin.
@@ -424,7 +637,7 @@ gather (GstFrameMux * mux)
 
     piece.buf = mux->split.buf;
     piece.ts = mux->split.ts;
-    piece.conn = mux->split_conn;
+    piece.conn = mux->split.conn;
     piece.off = mux->split_off;
     piece.n = MIN (remain, budget);
     piece.done = piece.n == remain;
@@ -438,43 +651,37 @@ gather (GstFrameMux * mux)
     total += piece.n;
   }
 
+  /* control messages first: they are small and must not wait behind
+   * bulk data (Pong answers measure round-trip time) */
+  while (budget > 0 && !gst_queue_array_is_empty (mux->control)) {
+    MuxFrame *f = gst_queue_array_pop_head_struct (mux->control);
+    gsize len = gst_buffer_get_size (f->buf);
+
+    take_piece (mux, f, &budget, &total);
+    mux->pending_frames--;
+    mux->control_bytes -= len;
+  }
+
   while (budget > 0 && mux->ring.head) {
     GstFrameMuxPad *mpad = mux->ring.head->data;
     MuxFrame *f = gst_queue_array_pop_head_struct (mpad->queue);
     gsize len = gst_buffer_get_size (f->buf);
-    gsize wire = frame_wire_size (len);
+    guint32 piece_conn = f->conn;
 
-    piece.buf = f->buf;
-    piece.ts = f->ts;
-    piece.conn = mpad->conn;
-    piece.off = 0;
-    piece.n = MIN (wire, budget);
-    piece.done = piece.n == wire;
-    g_array_append_val (mux->pieces, piece);
-    if (!piece.done) {
-      mux->have_split = TRUE;
-      mux->split = *f;
-      mux->split_conn = mpad->conn;
-      mux->split_off = piece.n;
-      mux->stat_frames_split++;
-    }
-    budget -= piece.n;
-    total += piece.n;
+    take_piece (mux, f, &budget, &total);
 
     mux->pending_frames--;
-    mpad->queued_bytes -= len;
+    if (piece_conn != WRTC_FRAME_CONTROL_CONN)
+      mpad->queued_bytes -= len;
     if (mpad->waiting)
       g_cond_signal (&mpad->space_cond);
 
     /* round-robin: this pad goes to the back of the ring */
     g_queue_unlink (&mux->ring, &mpad->ring_link);
-    if (gst_queue_array_is_empty (mpad->queue)) {
-      mpad->in_ring = FALSE;
-      if (mpad->released)
-        mux->dead_pads = g_slist_prepend (mux->dead_pads, mpad);
-    } else {
+    if (gst_queue_array_is_empty (mpad->queue))
+      pad_left_ring (mux, mpad);
+    else
       g_queue_push_tail_link (&mux->ring, &mpad->ring_link);
-    }
   }
 
   return total;
@@ -627,7 +834,6 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   guint64 ts = wrtc_frame_now_ms ();
   GstFlowReturn ret = GST_FLOW_OK;
   gboolean counted_block = FALSE;
-  MuxFrame f;
 
   if (G_UNLIKELY (size > G_MAXUINT32)) {
     GST_ELEMENT_ERROR (mux, STREAM, FAILED,
@@ -652,6 +858,9 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       ret = GST_FLOW_EOS;
       goto drop;
     }
+    /* the peer learns of the connection before its first data */
+    if (G_UNLIKELY (!mpad->opened))
+      pad_queue_open (mux, mpad);
     if (!mux->pushing && !HAS_DATA (mux)) {
       gsize max_msg = mux->max_message_size;
 
@@ -677,19 +886,11 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     mpad->waiting = FALSE;
   }
 
-  f.buf = buf;
-  f.ts = ts;
-  gst_queue_array_push_tail_struct (mpad->queue, &f);
-  mpad->queued_bytes += size;
+  pad_enqueue (mux, mpad, buf, mpad->conn, ts);
   mpad->frames++;
   mpad->bytes += size;
   mux->stat_frames++;
   mux->stat_bytes += size;
-  mux->pending_frames++;
-  if (!mpad->in_ring) {
-    g_queue_push_tail_link (&mux->ring, &mpad->ring_link);
-    mpad->in_ring = TRUE;
-  }
   if (!mux->pushing)
     wake_task (mux);
   g_mutex_unlock (&mux->lock);
@@ -702,18 +903,32 @@ drop:
   return ret;
 }
 
-/* Drops a pad's queued frames; lock held. */
+/* Drops a pad's queued frames; lock held. With @keep_control, the control
+ * frames describing its connection stay (a flush must not make the peer
+ * miss an OpenConnection or CloseConnection). */
 static void
-flush_pad_queue (GstFrameMux * mux, GstFrameMuxPad * mpad)
+flush_pad_queue (GstFrameMux * mux, GstFrameMuxPad * mpad,
+    gboolean keep_control)
 {
+  guint n = gst_queue_array_get_length (mpad->queue);
   MuxFrame *f;
 
-  while ((f = gst_queue_array_pop_head_struct (mpad->queue))) {
+  while (n-- > 0) {
+    MuxFrame copy;
+
+    f = gst_queue_array_pop_head_struct (mpad->queue);
+    if (keep_control && f->conn == WRTC_FRAME_CONTROL_CONN) {
+      copy = *f;
+      gst_queue_array_push_tail_struct (mpad->queue, &copy);
+      continue;
+    }
+    if (f->conn != WRTC_FRAME_CONTROL_CONN)
+      mpad->queued_bytes -= gst_buffer_get_size (f->buf);
     gst_buffer_unref (f->buf);
     mux->pending_frames--;
   }
-  mpad->queued_bytes = 0;
-  ring_remove (mux, mpad);
+  if (gst_queue_array_is_empty (mpad->queue))
+    ring_remove (mux, mpad);
 }
 
 static gboolean
@@ -729,7 +944,20 @@ gst_frame_mux_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
 
       gst_event_parse_caps (event, &caps);
       g_mutex_lock (&mux->lock);
-      gst_caps_replace (&mpad->caps, caps);
+      if (mpad->released || mux->eos_sent) {
+        /* nothing more goes out for this pad */
+      } else if (!mpad->opened) {
+        gst_caps_replace (&mpad->caps, caps);
+        pad_queue_open (mux, mpad);
+      } else if (mux->announce && mux->send_caps && !mpad->eos && (mpad->caps == NULL ||
+              !gst_caps_is_equal (mpad->caps, caps))) {
+        /* new caps mid-stream: announced by repeating OpenConnection, in
+         * order with the data, so framedemux switches caps right there */
+        gst_caps_replace (&mpad->caps, caps);
+        pad_queue_open (mux, mpad);
+      } else {
+        gst_caps_replace (&mpad->caps, caps);
+      }
       g_mutex_unlock (&mux->lock);
       break;
     }
@@ -738,6 +966,9 @@ gst_frame_mux_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       if (!mpad->eos && !mpad->released) {
         mpad->eos = TRUE;
         mux->n_eos++;
+        /* half-close, after everything the pad queued */
+        if (mpad->opened && mux->announce && !mux->eos_sent)
+          pad_queue_control (mux, mpad, WRTC_CONTROL_SEND_EOF);
         if (NEED_EOS (mux))
           wake_task (mux);
       }
@@ -746,7 +977,7 @@ gst_frame_mux_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
     case GST_EVENT_FLUSH_START:
       g_mutex_lock (&mux->lock);
       mpad->flushing = TRUE;
-      flush_pad_queue (mux, mpad);
+      flush_pad_queue (mux, mpad, TRUE);
       if (mpad->waiting)
         g_cond_broadcast (&mpad->space_cond);
       dead = mux->dead_pads;
@@ -858,52 +1089,36 @@ parse_conn_name (const gchar * name, guint64 * conn)
   return end && *end == '\0' && *conn <= G_MAXUINT32;
 }
 
-static gint
-compare_pad_conn (gconstpointer a, gconstpointer b)
-{
-  guint32 ca = ((const GstFrameMuxPad *) a)->conn;
-  guint32 cb = ((const GstFrameMuxPad *) b)->conn;
-
-  return ca < cb ? -1 : (ca > cb);
-}
-
 static GstPad *
 gst_frame_mux_request_new_pad (GstElement * element, GstPadTemplate * templ,
     const gchar * name, const GstCaps * caps)
 {
   GstFrameMux *mux = GST_FRAME_MUX (element);
-  GstFrameMuxPad *mpad;
+  GstFrameMuxPad *mpad, *pred;
   guint64 conn = 0;
   gchar *pad_name;
-  GList *l;
 
   if (templ->direction != GST_PAD_SINK)
     return NULL;
 
   g_mutex_lock (&mux->lock);
   if (name == NULL || strcmp (name, "sink_%u") == 0) {
-    /* lowest free number >= 1 (pads is sorted) */
-    conn = 1;
-    for (l = mux->pads; l; l = l->next) {
-      GstFrameMuxPad *p = l->data;
-
-      if (p->conn > conn)
-        break;
-      if (p->conn == conn) {
-        if (conn == G_MAXUINT32)
-          goto no_free;
-        conn++;
-      }
+    /* lowest free number >= 1; next_auto skips the numbers known to be
+     * taken, so requesting N pads in a row stays linear */
+    conn = MAX (mux->next_auto, 1);
+    while (g_hash_table_contains (mux->pads, GUINT_TO_POINTER (conn))) {
+      if (conn == G_MAXUINT32)
+        goto no_free;
+      conn++;
     }
+    mux->next_auto = conn + 1;
   } else {
     if (!parse_conn_name (name, &conn))
       goto bad_name;
     if (conn == 0)
       goto reserved;
-    for (l = mux->pads; l; l = l->next) {
-      if (((GstFrameMuxPad *) l->data)->conn == conn)
-        goto duplicate;
-    }
+    if (g_hash_table_contains (mux->pads, GUINT_TO_POINTER (conn)))
+      goto duplicate;
   }
 
   pad_name = g_strdup_printf ("sink_%u", (guint) conn);
@@ -912,8 +1127,15 @@ gst_frame_mux_request_new_pad (GstElement * element, GstPadTemplate * templ,
   g_free (pad_name);
   mpad->conn = conn;
   gst_object_ref_sink (mpad);
-  mux->pads = g_list_insert_sorted (mux->pads, mpad, compare_pad_conn);
+  g_hash_table_insert (mux->pads, GUINT_TO_POINTER (conn), mpad);
   mux->n_pads++;
+  /* the previous pad with this number may still be sending */
+  pred = g_hash_table_lookup (mux->draining, GUINT_TO_POINTER (conn));
+  if (pred != NULL) {
+    g_assert (pred->successor == NULL);
+    pred->successor = mpad;
+    mpad->pred = pred;
+  }
   g_mutex_unlock (&mux->lock);
 
   gst_pad_set_chain_function (GST_PAD (mpad), gst_frame_mux_chain);
@@ -958,25 +1180,46 @@ gst_frame_mux_release_pad (GstElement * element, GstPad * pad)
   GstFrameMux *mux = GST_FRAME_MUX (element);
   GstFrameMuxPad *mpad = GST_FRAME_MUX_PAD (pad);
   gboolean drop_ref = FALSE;
-  GList *l;
 
   g_mutex_lock (&mux->lock);
-  l = g_list_find (mux->pads, mpad);
-  if (l == NULL) {
+  if (g_hash_table_lookup (mux->pads, GUINT_TO_POINTER (mpad->conn)) != mpad) {
     g_mutex_unlock (&mux->lock);
     return;
   }
-  mux->pads = g_list_delete_link (mux->pads, l);
+  g_hash_table_steal (mux->pads, GUINT_TO_POINTER (mpad->conn));
   mux->n_pads--;
+  if (mpad->conn < mux->next_auto)
+    mux->next_auto = mpad->conn;
   if (mpad->eos)
     mux->n_eos--;
+  /* the close goes after everything the pad queued; after the element's
+   * EOS nothing can be sent any more */
+  if (mpad->opened && mux->announce && !mux->eos_sent) {
+    GstBuffer *close = control_buffer (WRTC_CONTROL_CLOSE_CONNECTION,
+        mpad->conn, 0 /* Normal */ , NULL, 0);
+
+    GST_DEBUG_OBJECT (mpad, "queueing CloseConnection %u", mpad->conn);
+    mux->stat_control++;
+    pad_enqueue (mux, mpad, close, WRTC_FRAME_CONTROL_CONN,
+        wrtc_frame_now_ms ());
+    if (!mux->pushing)
+      wake_task (mux);
+  }
   mpad->released = TRUE;
   /* a chain waiting for space gives up (its buffer was not accepted);
    * what is queued stays and is still sent, the ring keeps the pad alive */
   if (mpad->waiting)
     g_cond_broadcast (&mpad->space_cond);
-  if (!mpad->in_ring)
+  if (mpad->in_ring || mpad->parked) {
+    /* a later pad with this number waits until this one is out */
+    g_hash_table_insert (mux->draining, GUINT_TO_POINTER (mpad->conn), mpad);
+  } else {
     drop_ref = TRUE;
+    if (mpad->pred != NULL) {
+      mpad->pred->successor = NULL;
+      mpad->pred = NULL;
+    }
+  }
   if (NEED_EOS (mux))
     wake_task (mux);
   g_mutex_unlock (&mux->lock);
@@ -992,14 +1235,23 @@ gst_frame_mux_release_pad (GstElement * element, GstPad * pad)
 static void
 drop_all_queued (GstFrameMux * mux)
 {
+  GHashTableIter iter;
+  gpointer value;
+  MuxFrame *f;
   GSList *dead;
-  GList *l;
 
   g_mutex_lock (&mux->lock);
-  for (l = mux->pads; l; l = l->next)
-    flush_pad_queue (mux, l->data);
+  g_hash_table_iter_init (&iter, mux->pads);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    flush_pad_queue (mux, value, FALSE);
+  /* released pads still queued: in the ring or parked behind one */
   while (mux->ring.head)
-    flush_pad_queue (mux, mux->ring.head->data);
+    flush_pad_queue (mux, mux->ring.head->data, FALSE);
+  while ((f = gst_queue_array_pop_head_struct (mux->control))) {
+    gst_buffer_unref (f->buf);
+    mux->pending_frames--;
+  }
+  mux->control_bytes = 0;
   if (mux->have_split) {
     gst_buffer_unref (mux->split.buf);
     mux->split.buf = NULL;
@@ -1016,7 +1268,8 @@ gst_frame_mux_change_state (GstElement * element, GstStateChange transition)
 {
   GstFrameMux *mux = GST_FRAME_MUX (element);
   GstStateChangeReturn ret;
-  GList *l;
+  GHashTableIter iter;
+  gpointer value;
 
   switch (transition) {
     case GST_STATE_CHANGE_READY_TO_PAUSED:
@@ -1027,13 +1280,17 @@ gst_frame_mux_change_state (GstElement * element, GstStateChange transition)
       mux->need_headers = TRUE;
       mux->discont = TRUE;
       mux->n_eos = 0;
-      for (l = mux->pads; l; l = l->next) {
-        GstFrameMuxPad *p = l->data;
+      g_hash_table_iter_init (&iter, mux->pads);
+      while (g_hash_table_iter_next (&iter, NULL, &value)) {
+        GstFrameMuxPad *p = value;
 
         p->eos = FALSE;
         p->flushing = FALSE;
+        /* a new session: the peer must hear of the connection again */
+        p->opened = FALSE;
         p->frames = p->bytes = 0;
       }
+      mux->stat_control = 0;
       mux->stat_frames = mux->stat_bytes = mux->stat_messages = 0;
       mux->stat_bytes_out = mux->stat_frames_split = mux->stat_blocked = 0;
       g_mutex_unlock (&mux->lock);
@@ -1055,10 +1312,26 @@ gst_frame_mux_change_state (GstElement * element, GstStateChange transition)
   if (ret == GST_STATE_CHANGE_FAILURE)
     return ret;
 
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     drop_all_queued (mux);
+    /* the session is over: a pad released now has nothing to close */
+    g_mutex_lock (&mux->lock);
+    g_hash_table_iter_init (&iter, mux->pads);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      ((GstFrameMuxPad *) value)->opened = FALSE;
+    g_mutex_unlock (&mux->lock);
+  }
 
   return ret;
+}
+
+static gint
+compare_pad_conn (gconstpointer a, gconstpointer b)
+{
+  guint32 ca = (*(GstFrameMuxPad * const *) a)->conn;
+  guint32 cb = (*(GstFrameMuxPad * const *) b)->conn;
+
+  return ca < cb ? -1 : (ca > cb);
 }
 
 static GstStructure *
@@ -1066,7 +1339,10 @@ gst_frame_mux_get_stats (GstFrameMux * mux)
 {
   GstStructure *s;
   GValue array = G_VALUE_INIT;
-  GList *l;
+  GPtrArray *pads;
+  GHashTableIter iter;
+  gpointer value;
+  guint i;
 
   g_value_init (&array, GST_TYPE_ARRAY);
   g_mutex_lock (&mux->lock);
@@ -1076,9 +1352,15 @@ gst_frame_mux_get_stats (GstFrameMux * mux)
       "messages", G_TYPE_UINT64, mux->stat_messages,
       "bytes-out", G_TYPE_UINT64, mux->stat_bytes_out,
       "frames-split", G_TYPE_UINT64, mux->stat_frames_split,
-      "blocked", G_TYPE_UINT64, mux->stat_blocked, NULL);
-  for (l = mux->pads; l; l = l->next) {
-    GstFrameMuxPad *p = l->data;
+      "blocked", G_TYPE_UINT64, mux->stat_blocked,
+      "control-frames", G_TYPE_UINT64, mux->stat_control, NULL);
+  pads = g_ptr_array_sized_new (g_hash_table_size (mux->pads));
+  g_hash_table_iter_init (&iter, mux->pads);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (pads, value);
+  g_ptr_array_sort (pads, compare_pad_conn);
+  for (i = 0; i < pads->len; i++) {
+    GstFrameMuxPad *p = g_ptr_array_index (pads, i);
     GValue v = G_VALUE_INIT;
 
     g_value_init (&v, GST_TYPE_STRUCTURE);
@@ -1090,6 +1372,7 @@ gst_frame_mux_get_stats (GstFrameMux * mux)
     gst_value_array_append_and_take_value (&array, &v);
   }
   g_mutex_unlock (&mux->lock);
+  g_ptr_array_unref (pads);
   gst_structure_take_value (s, "connections", &array);
   return s;
 }
@@ -1111,6 +1394,23 @@ gst_frame_mux_set_property (GObject * object, guint prop_id,
       mux->max_queue_bytes = g_value_get_uint (value);
       /* a larger bound may let waiting chains go on */
       wake_all_chains (mux);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_SEND_CAPS:
+      g_mutex_lock (&mux->lock);
+      mux->send_caps = g_value_get_boolean (value);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_ANNOUNCE:
+      g_mutex_lock (&mux->lock);
+      mux->announce = g_value_get_boolean (value);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_FORWARD_EOS:
+      g_mutex_lock (&mux->lock);
+      mux->forward_eos = g_value_get_boolean (value);
+      if (NEED_EOS (mux))
+        wake_task (mux);
       g_mutex_unlock (&mux->lock);
       break;
     default:
@@ -1136,6 +1436,21 @@ gst_frame_mux_get_property (GObject * object, guint prop_id, GValue * value,
       g_value_set_uint (value, mux->max_queue_bytes);
       g_mutex_unlock (&mux->lock);
       break;
+    case PROP_SEND_CAPS:
+      g_mutex_lock (&mux->lock);
+      g_value_set_boolean (value, mux->send_caps);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_ANNOUNCE:
+      g_mutex_lock (&mux->lock);
+      g_value_set_boolean (value, mux->announce);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_FORWARD_EOS:
+      g_mutex_lock (&mux->lock);
+      g_value_set_boolean (value, mux->forward_eos);
+      g_mutex_unlock (&mux->lock);
+      break;
     case PROP_STATS:
       g_value_take_boxed (value, gst_frame_mux_get_stats (mux));
       break;
@@ -1151,12 +1466,70 @@ gst_frame_mux_finalize (GObject * object)
   GstFrameMux *mux = GST_FRAME_MUX (object);
 
   drop_all_queued (mux);
-  g_list_free_full (mux->pads, gst_object_unref);
+  g_hash_table_destroy (mux->pads);
+  g_hash_table_destroy (mux->draining);
+  gst_queue_array_free (mux->control);
   g_array_free (mux->pieces, TRUE);
   g_mutex_clear (&mux->lock);
   g_cond_clear (&mux->task_cond);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static gboolean
+gst_frame_mux_send_control (GstFrameMux * mux, guint code, GBytes * data)
+{
+  gsize len = data ? g_bytes_get_size (data) : 0;
+  WrtcControlMessage msg;
+  GstBuffer *buf;
+  GstMapInfo map;
+  MuxFrame f;
+
+  if (code > G_MAXUINT16 || len > G_MAXUINT32 - 2) {
+    GST_WARNING_OBJECT (mux, "send-control: code %u or size %" G_GSIZE_FORMAT
+        " out of range", code, len);
+    return FALSE;
+  }
+  buf = gst_buffer_new_allocate (NULL, 2 + len, NULL);
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  map.data[0] = (guint8) (code >> 8);
+  map.data[1] = (guint8) code;
+  if (len)
+    memcpy (map.data + 2, g_bytes_get_data (data, NULL), len);
+  /* the same check a receiver makes: never send what it would reject */
+  if (wrtc_control_parse (map.data, map.size, &msg) ==
+      WRTC_CONTROL_PARSE_TRUNCATED) {
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+    GST_WARNING_OBJECT (mux, "send-control: %s (%u) needs more than %"
+        G_GSIZE_FORMAT " bytes of data", wrtc_control_code_name (code), code,
+        len);
+    return FALSE;
+  }
+  gst_buffer_unmap (buf, &map);
+
+  g_mutex_lock (&mux->lock);
+  if (mux->last_flow != GST_FLOW_OK || mux->eos_sent ||
+      mux->control_bytes + 2 + len > MAX_CONTROL_BYTES) {
+    g_mutex_unlock (&mux->lock);
+    GST_DEBUG_OBJECT (mux, "send-control: refusing %s (%u)",
+        wrtc_control_code_name (code), code);
+    gst_buffer_unref (buf);
+    return FALSE;
+  }
+  f.buf = buf;
+  f.ts = wrtc_frame_now_ms ();
+  f.conn = WRTC_FRAME_CONTROL_CONN;
+  gst_queue_array_push_tail_struct (mux->control, &f);
+  mux->control_bytes += 2 + len;
+  mux->pending_frames++;
+  mux->stat_control++;
+  if (!mux->pushing)
+    wake_task (mux);
+  g_mutex_unlock (&mux->lock);
+  GST_DEBUG_OBJECT (mux, "queued %s (%u), %" G_GSIZE_FORMAT " bytes",
+      wrtc_control_code_name (code), code, len);
+  return TRUE;
 }
 
 static void
@@ -1214,6 +1587,77 @@ gst_frame_mux_class_init (GstFrameMuxClass * klass)
           "frames, bytes and queued-bytes",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * GstFrameMux:send-caps:
+   *
+   * Sends each connection's caps inside its OpenConnection message (and
+   * repeats OpenConnection when the caps change), for a framedemux peer.
+   * Off by default: the reference implementation does not expect them.
+   */
+  g_object_class_install_property (gobject_class, PROP_SEND_CAPS,
+      g_param_spec_boolean ("send-caps", "Send caps",
+          "Send each connection's caps with its OpenConnection control "
+          "message (and a new OpenConnection when they change) so that "
+          "framedemux gives its source pad the same caps; only for peers "
+          "running framedemux, the reference implementation does not "
+          "expect them", FALSE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstFrameMux:announce-connections:
+   *
+   * Sends OpenConnection, SendEOF and CloseConnection on connection 0 for
+   * the sink pads. Turn off only for a receiver that wants data frames
+   * alone (a recording, a peer without a control connection).
+   */
+  g_object_class_install_property (gobject_class, PROP_ANNOUNCE,
+      g_param_spec_boolean ("announce-connections", "Announce connections",
+          "Send OpenConnection (on a pad's first data or caps), SendEOF (on "
+          "its EOS, after its data) and CloseConnection (on its release) on "
+          "the control connection 0; turn off to send data frames only",
+          TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstFrameMux:forward-eos:
+   *
+   * Whether the output ends (EOS downstream) once every sink pad is EOS.
+   * A long-lived tunnel turns this off: connections then end with SendEOF
+   * and CloseConnection only, and the stream stays open for new ones and
+   * for control messages.
+   */
+  g_object_class_install_property (gobject_class, PROP_FORWARD_EOS,
+      g_param_spec_boolean ("forward-eos", "Forward EOS",
+          "Send EOS downstream once every sink pad is EOS and everything "
+          "queued is out (after which nothing more can be sent); turn off "
+          "for a long-lived tunnel where connections come and go",
+          TRUE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstFrameMux::send-control:
+   * @framemux: the element
+   * @code: control message code (see wire-format.md), 0..65535
+   * @data: (nullable): the message data after the code (for codes 101..104
+   *   starting with the u32 connection number)
+   *
+   * Action signal: queues one control message on connection 0. Callable
+   * from any thread; never blocks. Control messages go out before any
+   * queued connection data, in the order they were queued. Messages queued
+   * before the element is PAUSED are sent when it starts; going to READY
+   * drops the queue.
+   *
+   * Returns: %TRUE if queued; %FALSE if the message is malformed (a known
+   * code with too little data), if downstream has failed or if more than
+   * 1 MiB of control messages is already waiting.
+   */
+  mux_signals[SIGNAL_SEND_CONTROL] =
+      g_signal_new_class_handler ("send-control", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_frame_mux_send_control), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 2, G_TYPE_UINT, G_TYPE_BYTES);
+
   gst_element_class_add_static_pad_template_with_gtype (element_class,
       &sink_template, GST_TYPE_FRAME_MUX_PAD);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -1238,8 +1682,13 @@ gst_frame_mux_init (GstFrameMux * mux)
   g_mutex_init (&mux->lock);
   g_cond_init (&mux->task_cond);
   g_queue_init (&mux->ring);
+  mux->pads = g_hash_table_new_full (NULL, NULL, NULL, gst_object_unref);
+  mux->draining = g_hash_table_new (NULL, NULL);
+  mux->control = gst_queue_array_new_for_struct (sizeof (MuxFrame), 4);
   mux->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
   mux->max_queue_bytes = DEFAULT_MAX_QUEUE_BYTES;
+  mux->announce = TRUE;
+  mux->forward_eos = TRUE;
   mux->last_flow = GST_FLOW_OK;
   mux->pieces = g_array_new (FALSE, FALSE, sizeof (MuxPiece));
 

@@ -546,8 +546,10 @@ GST_START_TEST (test_random_rechunk)
     if (conn == 0) {
       WrtcControlMessage msg = { 0 };
 
-      msg.code = WRTC_CONTROL_SEND_EOF;
-      msg.conn_no = 1;
+      /* control traffic that does not affect the data connections */
+      msg.code = WRTC_CONTROL_PING;
+      msg.data = (const guint8 *) "ping";
+      msg.data_len = 4;
       append_control (s, &msg);
       g_free (payload);
       continue;
@@ -785,7 +787,9 @@ GST_START_TEST (test_control_frames)
     WrtcControlMessage msg = { 0 };
 
     msg.code = codes[i];
-    msg.conn_no = 1;
+    /* connection 9 is opened, closed (reason 3), then half-closed after
+     * its close, all of which leaves connection 1 alone */
+    msg.conn_no = 9;
     msg.reason = 3;
     msg.data = (const guint8 *) "data";
     msg.data_len = 4;
@@ -810,7 +814,7 @@ GST_START_TEST (test_control_frames)
   append_frame (s, 1, TS_MS, (const guint8 *) "data!", 5);
   push_all (ctx, s);
 
-  fail_unless_equals_int (ctx->pads_added, 1);
+  fail_unless_equals_int (ctx->pads_added, 2);
   assert_bytes (ctx, 1, (const guint8 *) "data!", 5);
   fail_unless_equals_uint64 (stat_u64 (ctx, "control-frames"), n);
   fail_unless_equals_uint64 (stat_u64 (ctx, "frames"), 1);

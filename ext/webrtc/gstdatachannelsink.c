@@ -1,0 +1,653 @@
+/* gst-wrtcframe
+ * Copyright (C) 2026 gst-wrtcframe authors
+ * SPDX-License-Identifier: LGPL-2.0-or-later
+ */
+
+/**
+ * SECTION:element-datachannelsink
+ * @title: datachannelsink
+ * @see_also: datachannelsrc, framemux, webrtcbin
+ *
+ * datachannelsink sends its input over a WebRTC data channel of a
+ * webrtcbin: each buffer becomes one message, and a buffer above
+ * #GstDataChannelSink:max-message-size (webrtcbin 1.22 accepts at most
+ * 65536 bytes per message) is split into consecutive messages, never
+ * dropped.
+ *
+ * ## Which channel
+ *
+ * Applications can hand over a channel object with the `channel` property.
+ * Otherwise `webrtcbin` names a webrtcbin in the same pipeline and `label`
+ * the channel: with `create-channel=true` the element creates it (when the
+ * element goes to READY->PAUSED, so before the pipeline's first offer if it
+ * is created after that), else it takes the channel of that label the peer
+ * announces (webrtcbin's `on-data-channel`). A datachannelsrc on the same
+ * webrtcbin and label shares the same channel, so one channel carries a
+ * tunnel in both directions. Channels created here use the options
+ * `ordered`, `max-retransmits`, `max-packet-lifetime`, `negotiated`, `id`
+ * and `protocol`. A byte stream such as framemux's needs an ordered,
+ * reliable channel: any other channel is refused with an error unless
+ * `message-aligned=true`.
+ *
+ * Rendering waits until the channel is open; every wait ends at once on a
+ * flush or when the element leaves PAUSED.
+ *
+ * ## Backpressure
+ *
+ * While the channel's buffered-amount is above
+ * #GstDataChannelSink:buffered-amount-high, rendering blocks on a
+ * condition that the channel's `on-buffered-amount-low` signal (threshold
+ * #GstDataChannelSink:buffered-amount-low) wakes: upstream is paced by the
+ * channel itself, with no polling, sleeping or timers. The peak
+ * buffered-amount therefore stays below buffered-amount-high plus one
+ * message.
+ *
+ * ## End of stream
+ *
+ * On EOS the element waits until buffered-amount is back to 0, so nothing
+ * queued is lost, and then (#GstDataChannelSink:close-on-eos) closes the
+ * channel before posting EOS. A channel closed by the peer, or failing,
+ * ends rendering with an error that says so.
+ *
+ * ## Statistics
+ *
+ * The #GstDataChannelSink:stats structure `application/x-datachannelsink-stats`
+ * has `messages-sent`, `bytes-sent` (guint64), `times-blocked` (guint64,
+ * waits for the channel to drain), `time-blocked` (guint64 ns),
+ * `cpu-time-blocked` (guint64 ns of the streaming thread's CPU time spent
+ * in those waits: near zero, as nothing polls), `peak-buffered-amount`
+ * (guint64 bytes) and `buffered-amount` (guint64, now).
+ *
+ * ## Example pipeline
+ * |[
+ * webrtcbin name=w  filesrc location=in.bin ! m.sink_1 \
+ *   framemux name=m ! datachannelsink webrtcbin=w label=tunnel create-channel=true
+ * ]| The sending side of a tunnel, for gst_parse_launch() in an application:
+ * webrtcbin needs signalling (offer, answer, ICE candidates), which
+ * gst-launch-1.0 cannot do. examples/wrtcframe-demo.c is a complete program
+ * with two peers.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstdatachannelsink.h"
+#include "datachannel-link.h"
+
+#include <time.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_data_channel_sink_debug);
+#define GST_CAT_DEFAULT gst_data_channel_sink_debug
+
+#define DEFAULT_MAX_MESSAGE_SIZE 65536
+#define DEFAULT_HIGH (1024 * 1024)
+#define DEFAULT_LOW (256 * 1024)
+#define DEFAULT_CLOSE_ON_EOS TRUE
+
+enum
+{
+  PROP_0,
+  PROP_CHANNEL_FIRST,
+  PROP_MAX_MESSAGE_SIZE = PROP_CHANNEL_FIRST + WRTC_CHANNEL_N_PROPS,
+  PROP_HIGH,
+  PROP_LOW,
+  PROP_CLOSE_ON_EOS,
+  PROP_STATS,
+};
+
+struct _GstDataChannelSink
+{
+  GstBaseSink parent;
+
+  /* Properties, under the object lock. */
+  WrtcChannelSettings settings;
+  guint max_message_size;
+  guint64 high;
+  guint64 low;
+  gboolean close_on_eos;
+
+  /* Between start and stop; the pointer under the object lock. */
+  WrtcChannelLink *link;
+  gboolean opened;              /* streaming thread only */
+
+  /* Statistics, under the object lock. */
+  guint64 messages_sent;
+  guint64 bytes_sent;
+  guint64 times_blocked;
+  guint64 time_blocked;
+  guint64 cpu_time_blocked;
+  guint64 peak_buffered;
+};
+
+#define gst_data_channel_sink_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE (GstDataChannelSink, gst_data_channel_sink,
+    GST_TYPE_BASE_SINK, GST_DEBUG_CATEGORY_INIT (gst_data_channel_sink_debug,
+        "datachannelsink", 0, "WebRTC data channel sink"));
+GST_ELEMENT_REGISTER_DEFINE (datachannelsink, "datachannelsink",
+    GST_RANK_NONE, GST_TYPE_DATA_CHANNEL_SINK);
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+static guint64
+thread_cpu_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (guint64) ts.tv_sec * GST_SECOND + ts.tv_nsec;
+}
+
+static guint64
+buffered_amount (GstWebRTCDataChannel * channel)
+{
+  guint64 amount;
+
+  g_object_get (channel, "buffered-amount", &amount, NULL);
+  return amount;
+}
+
+/* Blocks while the channel holds more than @limit bytes. The low-signal
+ * count is read before the amount, so a signal that fires in between makes
+ * the wait return at once instead of being lost. */
+static GstFlowReturn
+wait_buffered_at_most (GstDataChannelSink * self, guint64 limit)
+{
+  WrtcChannelLink *link = self->link;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  for (;;) {
+    guint64 count, amount, t0, cpu0;
+
+    g_mutex_lock (&link->lock);
+    count = link->low_count;
+    g_mutex_unlock (&link->lock);
+
+    amount = buffered_amount (link->channel);
+    if (amount <= limit)
+      return GST_FLOW_OK;
+
+    GST_LOG_OBJECT (self, "buffered-amount %" G_GUINT64_FORMAT " > %"
+        G_GUINT64_FORMAT ": waiting", amount, limit);
+    t0 = g_get_monotonic_time ();
+    cpu0 = thread_cpu_ns ();
+    g_mutex_lock (&link->lock);
+    while (link->low_count == count && !link->flushing && !link->closed
+        && !link->error)
+      g_cond_wait (&link->cond, &link->lock);
+    if (link->flushing)
+      ret = GST_FLOW_FLUSHING;
+    else if (link->closed || link->error)
+      ret = GST_FLOW_ERROR;
+    g_mutex_unlock (&link->lock);
+
+    GST_OBJECT_LOCK (self);
+    self->times_blocked++;
+    self->time_blocked += (g_get_monotonic_time () - t0) * GST_USECOND;
+    self->cpu_time_blocked += thread_cpu_ns () - cpu0;
+    GST_OBJECT_UNLOCK (self);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+}
+
+static GstFlowReturn
+post_channel_gone (GstDataChannelSink * self)
+{
+  WrtcChannelLink *link = self->link;
+  gchar *why;
+
+  g_mutex_lock (&link->lock);
+  why = link->error ? g_strdup_printf ("Data channel failed: %s",
+      link->error->message) : g_strdup ("Data channel was closed by the "
+      "peer (or webrtcbin) while data was still being sent");
+  g_mutex_unlock (&link->lock);
+  GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("%s", why), (NULL));
+  g_free (why);
+  return GST_FLOW_ERROR;
+}
+
+static GstFlowReturn
+ensure_open (GstDataChannelSink * self)
+{
+  GError *error = NULL;
+  GstFlowReturn ret;
+  gboolean aligned;
+  guint64 low;
+
+  if (G_LIKELY (self->opened))
+    return GST_FLOW_OK;
+
+  GST_OBJECT_LOCK (self);
+  aligned = self->settings.message_aligned;
+  low = self->low;
+  GST_OBJECT_UNLOCK (self);
+
+  GST_DEBUG_OBJECT (self, "waiting for the data channel to open");
+  ret = wrtc_channel_link_wait_open (self->link, !aligned, &error);
+  if (ret == GST_FLOW_ERROR) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE, ("%s", error->message),
+        (NULL));
+    g_error_free (error);
+  }
+  if (ret != GST_FLOW_OK)
+    return ret;
+
+  g_object_set (self->link->channel, "buffered-amount-low-threshold", low,
+      NULL);
+  GST_DEBUG_OBJECT (self, "data channel open");
+  self->opened = TRUE;
+  return GST_FLOW_OK;
+}
+
+typedef struct
+{
+  GstBuffer *buffer;
+  GstMapInfo map;
+} MappedBuffer;
+
+static void
+mapped_buffer_free (MappedBuffer * m)
+{
+  gst_buffer_unmap (m->buffer, &m->map);
+  gst_buffer_unref (m->buffer);
+  g_free (m);
+}
+
+static GstFlowReturn
+gst_data_channel_sink_render (GstBaseSink * sink, GstBuffer * buffer)
+{
+  GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (sink);
+  GstWebRTCDataChannel *channel;
+  MappedBuffer *m;
+  GBytes *whole;
+  GstFlowReturn ret;
+  guint64 high;
+  gsize offset = 0, max_size;
+
+  ret = ensure_open (self);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  channel = self->link->channel;
+
+  GST_OBJECT_LOCK (self);
+  max_size = self->max_message_size;
+  high = self->high;
+  GST_OBJECT_UNLOCK (self);
+
+  /* The messages reference the mapped buffer: no copy here. */
+  m = g_new (MappedBuffer, 1);
+  m->buffer = gst_buffer_ref (buffer);
+  if (!gst_buffer_map (buffer, &m->map, GST_MAP_READ)) {
+    gst_buffer_unref (buffer);
+    g_free (m);
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
+        ("Could not map input buffer"));
+    return GST_FLOW_ERROR;
+  }
+  whole = g_bytes_new_with_free_func (m->map.data, m->map.size,
+      (GDestroyNotify) mapped_buffer_free, m);
+
+  while (offset < m->map.size) {
+    gsize size = MIN (max_size, m->map.size - offset);
+    GError *error = NULL;
+    GBytes *message;
+    guint64 amount;
+
+    ret = wait_buffered_at_most (self, high);
+    if (ret == GST_FLOW_ERROR)
+      ret = post_channel_gone (self);
+    if (ret != GST_FLOW_OK)
+      break;
+
+    message = g_bytes_new_from_bytes (whole, offset, size);
+    if (!gst_webrtc_data_channel_send_data_full (channel, message, &error)) {
+      GstWebRTCDataChannelState state;
+
+      g_bytes_unref (message);
+      /* The peer's close can reach the channel before its on-close signal
+       * reaches us: say which of the two happened. */
+      g_object_get (channel, "ready-state", &state, NULL);
+      if (state != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
+        GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Data channel was closed "
+                "by the peer (or webrtcbin) while data was still being sent"),
+            ("send failed: %s", error ? error->message : "unknown error"));
+      else
+        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+            ("Could not send a %" G_GSIZE_FORMAT "-byte data-channel "
+                "message: %s", size, error ? error->message : "unknown error"),
+            (NULL));
+      g_clear_error (&error);
+      ret = GST_FLOW_ERROR;
+      break;
+    }
+    g_bytes_unref (message);
+    offset += size;
+
+    amount = buffered_amount (channel);
+    GST_OBJECT_LOCK (self);
+    self->messages_sent++;
+    self->bytes_sent += size;
+    self->peak_buffered = MAX (self->peak_buffered, amount);
+    GST_OBJECT_UNLOCK (self);
+  }
+  g_bytes_unref (whole);
+  return ret;
+}
+
+/* EOS: let everything sent leave the channel first. A threshold of 0 makes
+ * on-buffered-amount-low fire exactly when the amount reaches 0. */
+static gboolean
+drain_and_close (GstDataChannelSink * self)
+{
+  GstWebRTCDataChannel *channel = self->link->channel;
+  GstFlowReturn ret;
+  gboolean close;
+  guint64 sent;
+
+  if (!self->opened) {
+    GST_DEBUG_OBJECT (self, "EOS before the channel opened: nothing to drain");
+    return TRUE;
+  }
+
+  GST_DEBUG_OBJECT (self, "EOS: draining");
+  g_object_set (channel, "buffered-amount-low-threshold", (guint64) 0, NULL);
+  ret = wait_buffered_at_most (self, 0);
+  GST_OBJECT_LOCK (self);
+  g_object_set (channel, "buffered-amount-low-threshold", self->low, NULL);
+  close = self->close_on_eos;
+  sent = self->messages_sent;
+  GST_OBJECT_UNLOCK (self);
+
+  if (ret == GST_FLOW_ERROR) {
+    post_channel_gone (self);
+    return FALSE;
+  }
+  if (ret != GST_FLOW_OK)
+    return FALSE;
+
+  /* webrtcbin 1.22 can deadlock closing a channel that never sent data. */
+  if (close && sent > 0) {
+    ret = wrtc_channel_link_wait_sent (self->link);
+    if (ret != GST_FLOW_OK)
+      return FALSE;
+    GST_DEBUG_OBJECT (self, "drained, closing the channel");
+    gst_webrtc_data_channel_close (channel);
+  }
+  return TRUE;
+}
+
+static gboolean
+gst_data_channel_sink_event (GstBaseSink * sink, GstEvent * event)
+{
+  GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (sink);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && !drain_and_close (self)) {
+    gst_event_unref (event);
+    return FALSE;
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+/* Bound in READY->PAUSED rather than in GstBaseSink::start (NULL->READY):
+ * the sink changes state before the webrtcbin, which refuses channels until
+ * it is READY itself. */
+static gboolean
+bind_channel (GstDataChannelSink * self)
+{
+  WrtcChannelLink *link;
+  GError *error = NULL;
+
+  link = wrtc_channel_link_start (GST_ELEMENT (self), &self->settings,
+      FALSE, 0, &error);
+  if (!link) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
+        (NULL));
+    g_error_free (error);
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  self->link = link;
+  self->opened = FALSE;
+  self->messages_sent = self->bytes_sent = 0;
+  self->times_blocked = self->time_blocked = self->cpu_time_blocked = 0;
+  self->peak_buffered = 0;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static void
+unbind_channel (GstDataChannelSink * self)
+{
+  WrtcChannelLink *link;
+
+  GST_OBJECT_LOCK (self);
+  link = g_steal_pointer (&self->link);
+  GST_OBJECT_UNLOCK (self);
+  if (link) {
+    wrtc_channel_link_unbind (link);
+    wrtc_channel_link_unref (link);
+  }
+}
+
+static GstStateChangeReturn
+gst_data_channel_sink_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !bind_channel (self))
+    return GST_STATE_CHANGE_FAILURE;
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY ||
+      (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
+          ret == GST_STATE_CHANGE_FAILURE))
+    unbind_channel (self);
+  return ret;
+}
+
+static gboolean
+gst_data_channel_sink_unlock (GstBaseSink * sink)
+{
+  GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (sink);
+
+  GST_OBJECT_LOCK (self);
+  if (self->link)
+    wrtc_channel_link_set_flushing (self->link, TRUE);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_data_channel_sink_unlock_stop (GstBaseSink * sink)
+{
+  GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (sink);
+
+  GST_OBJECT_LOCK (self);
+  if (self->link)
+    wrtc_channel_link_set_flushing (self->link, FALSE);
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static GstStructure *
+gst_data_channel_sink_get_stats (GstDataChannelSink * self)
+{
+  GstWebRTCDataChannel *channel = NULL;
+  GstStructure *s;
+  guint64 amount = 0;
+
+  GST_OBJECT_LOCK (self);
+  if (self->link) {
+    g_mutex_lock (&self->link->lock);
+    if (self->link->channel)
+      channel = g_object_ref (self->link->channel);
+    g_mutex_unlock (&self->link->lock);
+  } else if (self->settings.channel) {
+    channel = g_object_ref (self->settings.channel);
+  }
+  s = gst_structure_new ("application/x-datachannelsink-stats",
+      "messages-sent", G_TYPE_UINT64, self->messages_sent,
+      "bytes-sent", G_TYPE_UINT64, self->bytes_sent,
+      "times-blocked", G_TYPE_UINT64, self->times_blocked,
+      "time-blocked", G_TYPE_UINT64, self->time_blocked,
+      "cpu-time-blocked", G_TYPE_UINT64, self->cpu_time_blocked,
+      "peak-buffered-amount", G_TYPE_UINT64, self->peak_buffered, NULL);
+  GST_OBJECT_UNLOCK (self);
+  if (channel) {
+    amount = buffered_amount (channel);
+    g_object_unref (channel);
+  }
+  gst_structure_set (s, "buffered-amount", G_TYPE_UINT64, amount, NULL);
+  return s;
+}
+
+static void
+gst_data_channel_sink_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (object);
+
+  GST_OBJECT_LOCK (self);
+  if (prop_id >= PROP_CHANNEL_FIRST &&
+      wrtc_channel_settings_set (&self->settings,
+          prop_id - PROP_CHANNEL_FIRST, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_MAX_MESSAGE_SIZE:
+      self->max_message_size = g_value_get_uint (value);
+      break;
+    case PROP_HIGH:
+      self->high = g_value_get_uint64 (value);
+      break;
+    case PROP_LOW:
+      self->low = g_value_get_uint64 (value);
+      break;
+    case PROP_CLOSE_ON_EOS:
+      self->close_on_eos = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_data_channel_sink_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (object);
+
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, gst_data_channel_sink_get_stats (self));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  if (prop_id >= PROP_CHANNEL_FIRST &&
+      wrtc_channel_settings_get (&self->settings,
+          prop_id - PROP_CHANNEL_FIRST, value)) {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint (value, self->max_message_size);
+      break;
+    case PROP_HIGH:
+      g_value_set_uint64 (value, self->high);
+      break;
+    case PROP_LOW:
+      g_value_set_uint64 (value, self->low);
+      break;
+    case PROP_CLOSE_ON_EOS:
+      g_value_set_boolean (value, self->close_on_eos);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_data_channel_sink_finalize (GObject * object)
+{
+  GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (object);
+
+  wrtc_channel_settings_clear (&self->settings);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_data_channel_sink_class_init (GstDataChannelSinkClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *base_sink_class = GST_BASE_SINK_CLASS (klass);
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+
+  gobject_class->set_property = gst_data_channel_sink_set_property;
+  gobject_class->get_property = gst_data_channel_sink_get_property;
+  gobject_class->finalize = gst_data_channel_sink_finalize;
+
+  wrtc_channel_settings_install (gobject_class, PROP_CHANNEL_FIRST);
+
+  g_object_class_install_property (gobject_class, PROP_MAX_MESSAGE_SIZE,
+      g_param_spec_uint ("max-message-size", "Max message size",
+          "Largest data-channel message in bytes; larger buffers are split "
+          "into consecutive messages (webrtcbin 1.22 refuses more than "
+          "65536)", 1, G_MAXINT, DEFAULT_MAX_MESSAGE_SIZE, flags));
+  g_object_class_install_property (gobject_class, PROP_HIGH,
+      g_param_spec_uint64 ("buffered-amount-high", "Buffered amount high",
+          "Rendering blocks while the channel's buffered-amount is above "
+          "this many bytes", 0, G_MAXUINT64, DEFAULT_HIGH, flags));
+  g_object_class_install_property (gobject_class, PROP_LOW,
+      g_param_spec_uint64 ("buffered-amount-low", "Buffered amount low",
+          "The channel's buffered-amount-low-threshold: a blocked render "
+          "resumes when the buffered amount falls to this many bytes", 0,
+          G_MAXUINT64, DEFAULT_LOW, flags));
+  g_object_class_install_property (gobject_class, PROP_CLOSE_ON_EOS,
+      g_param_spec_boolean ("close-on-eos", "Close on EOS",
+          "Close the data channel on EOS, once everything sent has left it",
+          DEFAULT_CLOSE_ON_EOS, flags));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Messages and bytes sent, times and time blocked by backpressure, "
+          "CPU time spent blocked, peak and current buffered-amount",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_set_static_metadata (element_class,
+      "WebRTC data channel sink", "Sink/Network/WebRTC",
+      "Sends buffers as messages on a webrtcbin data channel, paced by its "
+      "buffered amount", "gst-wrtcframe authors");
+
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_data_channel_sink_change_state);
+  base_sink_class->unlock = GST_DEBUG_FUNCPTR (gst_data_channel_sink_unlock);
+  base_sink_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_data_channel_sink_unlock_stop);
+  base_sink_class->render = GST_DEBUG_FUNCPTR (gst_data_channel_sink_render);
+  base_sink_class->event = GST_DEBUG_FUNCPTR (gst_data_channel_sink_event);
+}
+
+static void
+gst_data_channel_sink_init (GstDataChannelSink * self)
+{
+  wrtc_channel_settings_init (&self->settings);
+  self->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
+  self->high = DEFAULT_HIGH;
+  self->low = DEFAULT_LOW;
+  self->close_on_eos = DEFAULT_CLOSE_ON_EOS;
+  /* Messages are paced by the channel, not by the clock. */
+  gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+  gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
+}

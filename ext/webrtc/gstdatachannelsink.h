@@ -1,0 +1,21 @@
+/* gst-wrtcframe
+ * Copyright (C) 2026 gst-wrtcframe authors
+ * SPDX-License-Identifier: LGPL-2.0-or-later
+ */
+
+#ifndef __GST_DATA_CHANNEL_SINK_H__
+#define __GST_DATA_CHANNEL_SINK_H__
+
+#include <gst/base/gstbasesink.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_DATA_CHANNEL_SINK (gst_data_channel_sink_get_type ())
+G_DECLARE_FINAL_TYPE (GstDataChannelSink, gst_data_channel_sink,
+    GST, DATA_CHANNEL_SINK, GstBaseSink)
+
+GST_ELEMENT_REGISTER_DECLARE (datachannelsink);
+
+G_END_DECLS
+
+#endif /* __GST_DATA_CHANNEL_SINK_H__ */
