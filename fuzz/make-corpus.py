@@ -2,7 +2,9 @@
 """Writes the hand-made seed corpus of the fuzz targets (fuzz/corpus/).
 
 Run from anywhere: python3 fuzz/make-corpus.py. The files are committed; this
-script documents how they were made and regenerates them. Each seed is a
+script documents how they were made and regenerates them (files named by a
+SHA-1 are inputs libFuzzer found, kept minimised with -merge=1; this script
+leaves them alone). Each seed is a
 tunnel stream (see docs/wire-format.md) behind the target's input header:
   codec:      1 byte, index into max_lengths[] of fuzz-codec.c
   framedemux: 7 bytes, see the comment at the top of fuzz-framedemux.c
