@@ -1192,7 +1192,8 @@ gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, gsize start,
 
   for (;;) {
     GByteArray *win;
-    gsize off;
+    guint8 *data;
+    gsize off, len;
 
     if (self->synced) {
       if (buf == NULL)
@@ -1242,9 +1243,10 @@ gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, gsize start,
         ", skipped %" G_GUINT64_FORMAT " bytes since byte offset %"
         G_GUINT64_FORMAT, self->offset, self->episode_skipped, self->lost_at);
     self->synced = TRUE;
-    /* the window becomes the buffer its frames are pushed from */
-    buf = gst_buffer_new_wrapped_bytes (g_byte_array_free_to_bytes (win));
-    self->window = g_byte_array_new ();
+    /* the window's bytes become the buffer its frames are pushed from
+     * (steal: no copy, and no GBytes that would need its own unref) */
+    data = g_byte_array_steal (win, &len);
+    buf = gst_buffer_new_wrapped (data, len);
     start = 0;
   }
 }

@@ -766,6 +766,10 @@ gst_frame_mux_loop (GstFrameMux * mux)
     total = gather (mux);
     dead = mux->dead_pads;
     mux->dead_pads = NULL;
+    /* counted before the push: whoever has received the message must see
+     * it in "stats" (counting after let a fast reader miss it) */
+    mux->stat_messages++;
+    mux->stat_bytes_out += total;
     g_mutex_unlock (&mux->lock);
 
     unref_dead_pads (dead);
@@ -774,8 +778,6 @@ gst_frame_mux_loop (GstFrameMux * mux)
     ret = push_buffer (mux, out);
 
     g_mutex_lock (&mux->lock);
-    mux->stat_messages++;
-    mux->stat_bytes_out += total;
     record_flow (mux, ret);
   }
   mux->pushing = FALSE;
