@@ -67,6 +67,10 @@ elif [ "$mode" = "--sanitize" ]; then
   # runtime must come first), so the PyGObject test runs in the normal
   # build only.
   suites=(--no-suite docs --no-suite python)
+  # ASan makes GStreamer and webrtcbin several times slower: give every
+  # bounded wait (Check's, meson's and the tests' own) three times longer.
+  wrapper=(--timeout-multiplier 3)
+  export CK_TIMEOUT_MULTIPLIER=3
 else
   suites=()
 fi
