@@ -437,6 +437,14 @@ GST_END_TEST;
  * bytes are cut by the storm, so not comparable). */
 #define AFTER_CONN 7
 
+static gint64 storm_bytes;      /* what the plain fakesinks got */
+
+static void
+count_handoff (GstElement * sink, GstBuffer * buf, GstPad * pad, gpointer u)
+{
+  g_atomic_pointer_add (&storm_bytes, gst_buffer_get_size (buf));
+}
+
 static void
 storm_pad_added (GstElement * demux, GstPad * pad, Receiver * rx)
 {
@@ -449,7 +457,9 @@ storm_pad_added (GstElement * demux, GstPad * pad, Receiver * rx)
   }
   bin = GST_ELEMENT (gst_element_get_parent (demux));
   sink = gst_element_factory_make ("fakesink", NULL);
-  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  g_object_set (sink, "sync", FALSE, "async", FALSE, "signal-handoffs", TRUE,
+      NULL);
+  g_signal_connect (sink, "handoff", G_CALLBACK (count_handoff), NULL);
   gst_bin_add (GST_BIN (bin), sink);
   gst_element_sync_state_with_parent (sink);
   sinkpad = gst_element_get_static_pad (sink, "sink");
@@ -537,13 +547,20 @@ GST_START_TEST (test_state_storms)
     GstElement *p = (i & 1) ? rx : sender;
     GstState s = storm_states[g_rand_int_range (rand, 0, 4)];
 
+    GST_INFO ("storm step %u: %s to %s", i, GST_ELEMENT_NAME (p),
+        gst_element_state_get_name (s));
     fail_unless (wrtc_set_state_bounded (p, s, 20), "storm step %u: %s to "
         "%s hung", i, GST_ELEMENT_NAME (p), gst_element_state_get_name (s));
     if (g_rand_int_range (rand, 0, 4) == 0)
       g_usleep (g_rand_int_range (rand, 0, 20000));     /* let data flow */
   }
   /* Errors during the storm (e.g. demux resyncing on cut frames) are
-   * allowed; only hangs and crashes are not. */
+   * allowed; only hangs and crashes are not. Data did flow meanwhile. */
+  GST_INFO ("%" G_GINT64_FORMAT " bytes received during the storm",
+      (gint64) g_atomic_pointer_get (&storm_bytes));
+  fail_unless (g_atomic_pointer_get (&storm_bytes) > 1024 * 1024,
+      "only %" G_GINT64_FORMAT " bytes went through during the storm",
+      (gint64) g_atomic_pointer_get (&storm_bytes));
   fail_unless (wrtc_set_state_bounded (sender, GST_STATE_NULL, WAIT_S));
   fail_unless (wrtc_set_state_bounded (rx, GST_STATE_NULL, WAIT_S));
   gst_object_unref (rx);
