@@ -140,6 +140,24 @@ total_received (Peer * peer)
   return total;
 }
 
+/* Waits (bounded) until connection @conn of @peer got @bytes. */
+static void
+wait_conn_bytes (Peer * peer, guint conn, guint64 bytes)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&peer->rx.lock);
+  while (peer->rx.received[conn] < bytes && !peer->rx.mismatch)
+    if (!g_cond_wait_until (&peer->rx.cond, &peer->rx.lock, deadline))
+      break;
+  fail_if (peer->rx.mismatch, "%s", peer->rx.mismatch);
+  fail_unless (peer->rx.received[conn] >= bytes, "%s connection %u: %"
+      G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes within %d s",
+      GST_ELEMENT_NAME (peer->pipeline), conn, peer->rx.received[conn],
+      bytes, WAIT_S);
+  g_mutex_unlock (&peer->rx.lock);
+}
+
 static void
 free_sender (Peer * a, GstElement * sender)
 {
@@ -247,99 +265,75 @@ GST_END_TEST;
 
 /* ---------- channels closed under the elements ---------- */
 
-/* The reverse of webrtc-tunnel.c's test_peer_closes: the sending side
- * closes the channel mid-transfer. Its sink fails with an error naming the
- * close; the receiver ends every connection with EOS after an exact
- * prefix of what was sent. */
-GST_START_TEST (test_local_close_mid_transfer)
-{
-  GstWebRTCDataChannel *channel;
-  GstElement *sender;
-  GstMessage *msg;
-  WrtcLoopback *lb;
-  Peer a, b;
-
-  channel = start_with_channel (&a, &b, &lb, TRUE);
-  sender = sender_pipeline (&a, channel, 1, 2, G_MAXUINT64, 16384);
-  fail_unless (wrtc_set_state_bounded (sender, GST_STATE_PLAYING, WAIT_S));
-
-  peer_wait_received (&b, 2, 512 * 1024);
-  gst_webrtc_data_channel_close (channel);
-
-  msg = pop_error (sender, WAIT_S);
-  fail_unless (msg != NULL, "sender: no error within %d s after the close",
-      WAIT_S);
-  expect_error_text (msg, a.sink, "closed");
-  {
-    gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
-    GstWebRTCDataChannelState st = 0, st2 = 0;
-    while (g_get_monotonic_time () < deadline) {
-      g_object_get (b.announced, "ready-state", &st, NULL);
-      g_object_get (channel, "ready-state", &st2, NULL);
-      if (st != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN) break;
-      g_usleep (100000);
-    }
-    g_printerr ("XX remote ready-state %d local %d eos %d %d\n", st, st2, b.rx.eos[1], b.rx.eos[2]);
-  }
-  peer_expect_receiver_eos (&b, 2);
-  fail_if (b.rx.mismatch, "%s", b.rx.mismatch);
-  GST_INFO ("received %" G_GUINT64_FORMAT " + %" G_GUINT64_FORMAT " bytes "
-      "before the close", b.rx.received[1], b.rx.received[2]);
-
-  free_sender (&a, sender);
-  g_object_unref (channel);
-  peer_clear (&b);
-  peer_clear (&a);
-  wrtc_loopback_free (lb);
-}
-
-GST_END_TEST;
-
-/* Two frametunnel endpoints; the server's application closes the channel
- * while both sides stream. Each tunnel: its receiving side ends its
- * connections with EOS (exact prefixes), its sending side posts the
- * "closed" error; nothing hangs. */
+/* Two frametunnel endpoints, the client streaming two connections to the
+ * server (which sent one short connection back); the server's application
+ * closes the channel mid-transfer. The
+ * client's tunnel fails with an error naming the close, the server's ends
+ * both connections with EOS after exact prefixes; nothing hangs.
+ *
+ * Not tested: the sending side closing its own channel mid-transfer. With
+ * webrtcbin 1.22 the remote channel then stays "open" (seen for 20 s and
+ * more) while the local one stays "closing": the receiver is never told,
+ * whatever the elements do. Likewise with both sides streaming, closing
+ * leaves the other webrtcbin's SCTP encoder full and it hangs going to
+ * READY. */
 GST_START_TEST (test_tunnel_channel_closed)
 {
-  GstElement *ta, *tb;
   WrtcLoopback *lb;
   GstMessage *msg;
   Peer a, b;
 
   peer_init (&a, "client");
   peer_init (&b, "server");
-  ta = peer_add_tunnel (&a, TRUE, 1, G_MAXUINT64);
-  tb = peer_add_tunnel (&b, FALSE, 1, G_MAXUINT64);
+  peer_add_tunnel (&a, TRUE, 2, G_MAXUINT64);
+  /* The server sends one small connection, done before the close (so its
+   * encoder is empty then, see above). */
+  peer_add_tunnel (&b, FALSE, 1, 64 * 1024);
   peers_start (&a, &b, &lb);
+  peer_wait_tunnel_received (&a, &b, 64 * 1024);
 
-  /* client's connection 1 -> server, server's connection 2 -> client */
-  peer_wait_received (&b, 1, 256 * 1024);
-  {
-    gint64 deadline = g_get_monotonic_time () + WAIT_S * G_TIME_SPAN_SECOND;
-
-    g_mutex_lock (&a.rx.lock);
-    while (a.rx.received[2] < 256 * 1024 && !a.rx.mismatch)
-      if (!g_cond_wait_until (&a.rx.cond, &a.rx.lock, deadline))
-        break;
-    fail_unless (a.rx.received[2] >= 256 * 1024, "client got %"
-        G_GUINT64_FORMAT " bytes", a.rx.received[2]);
-    g_mutex_unlock (&a.rx.lock);
-  }
+  /* the client's connections are 1 and 3 */
+  wait_conn_bytes (&b, 1, 256 * 1024);
+  wait_conn_bytes (&b, 3, 256 * 1024);
   fail_unless (b.announced != NULL);
   gst_webrtc_data_channel_close (b.announced);
 
-  /* Both senders fail on the closed channel, naming it. */
   msg = peer_wait_message (&a, GST_MESSAGE_ERROR);
   expect_error_text (msg, NULL, "closed");
-  msg = peer_wait_message (&b, GST_MESSAGE_ERROR);
-  expect_error_text (msg, NULL, "closed");
-  fail_if (a.rx.mismatch, "%s", a.rx.mismatch);
-  fail_if (b.rx.mismatch, "%s", b.rx.mismatch);
-  (void) ta;
-  (void) tb;
+  {
+    gint64 deadline = g_get_monotonic_time () + WAIT_S * G_TIME_SPAN_SECOND;
+    guint c;
 
-  /* The sinks stopped on the error: the encoders drain, webrtcbin can go
-   * down. */
+    g_mutex_lock (&b.rx.lock);
+    for (c = 1; c <= 3; c += 2) {
+      while (!b.rx.eos[c])
+        if (!g_cond_wait_until (&b.rx.cond, &b.rx.lock, deadline))
+          break;
+      fail_unless (b.rx.eos[c], "server connection %u: no EOS within %d s "
+          "of the close (%" G_GUINT64_FORMAT " bytes)", c, WAIT_S,
+          b.rx.received[c]);
+    }
+    g_mutex_unlock (&b.rx.lock);
+  }
+  fail_if (b.rx.mismatch, "%s", b.rx.mismatch);
+  GST_INFO ("server got %" G_GUINT64_FORMAT " + %" G_GUINT64_FORMAT
+      " bytes before the close", b.rx.received[1], b.rx.received[3]);
+
+  /* What the client's sink had handed to webrtcbin still leaves on the
+   * association (only the stream was reset): let it, before webrtcbin
+   * goes down (see peer_wait_drained). */
+  {
+    GstIterator *it = gst_bin_iterate_all_by_element_factory_name (GST_BIN
+        (a.pipeline), "datachannelsink");
+    GValue v = G_VALUE_INIT;
+
+    fail_unless (gst_iterator_next (it, &v) == GST_ITERATOR_OK);
+    a.sink = gst_object_ref (g_value_get_object (&v));
+    g_value_unset (&v);
+    gst_iterator_free (it);
+    peer_wait_drained (&a);
+    gst_clear_object (&a.sink);
+  }
   peer_clear (&a);
   peer_clear (&b);
   wrtc_loopback_free (lb);
@@ -619,7 +613,6 @@ GST_START_TEST (test_slow_receiver)
   peer_init (&a, "sender");
   peer_init (&b, "receiver");
   peer_add_sender (&a, 1, bytes, 65536, TRUE);
-  g_object_set (a.sink, "close-on-eos", FALSE, NULL);
   peer_add_receiver (&b, FALSE);
   g_object_set (b.src, "max-queue-bytes", limit, NULL);
   /* The slowness is in the consumer behind framedemux. */
@@ -673,7 +666,9 @@ GST_START_TEST (test_slow_receiver)
     fail_unless (total_received (&b) < bytes);
   }
 
-  /* The sender is not held up by the receiver: it finishes. */
+  /* The sender is not held up by the receiver: it finishes (close-on-eos:
+   * its EOS waits until webrtcbin's encoder has sent everything, so that
+   * webrtcbin can go down afterwards). */
   peer_expect_sink_eos (&a);
   peers_stop (&a, &b, lb);
 }
@@ -689,7 +684,6 @@ webrtc_faults_suite (void)
   tcase_set_timeout (tc, 300);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_remote_receiver_null);
-  tcase_add_test (tc, test_local_close_mid_transfer);
   tcase_add_test (tc, test_tunnel_channel_closed);
   tcase_add_test (tc, test_ice_fails_before_open);
   tcase_add_test (tc, test_state_storms);
