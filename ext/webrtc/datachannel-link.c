@@ -467,7 +467,9 @@ wrtc_channel_link_wait_open (WrtcChannelLink * link,
   GstFlowReturn ret = GST_FLOW_ERROR;
 
   g_mutex_lock (&link->lock);
-  while (!(link->wired && (link->open || link->closed || link->error))
+  /* A failed connection ends the wait even before the channel is known
+   * (the peer can no longer announce it). */
+  while (!(link->wired && (link->open || link->closed)) && !link->error
       && !link->flushing)
     g_cond_wait (&link->cond, &link->lock);
   if (link->flushing) {
@@ -592,6 +594,12 @@ wrtc_channel_link_unbind (WrtcChannelLink * link)
       }
       g_mutex_unlock (&reg->lock);
     }
+    for (i = 0; i < G_N_ELEMENTS (link->pc_handler_ids); i++) {
+      if (link->pc_handler_ids[i])
+        g_signal_handler_disconnect (link->webrtcbin,
+            link->pc_handler_ids[i]);
+      link->pc_handler_ids[i] = 0;
+    }
     gst_clear_object (&link->webrtcbin);
   }
   for (i = 0; i < G_N_ELEMENTS (link->handler_ids); i++) {
@@ -616,6 +624,56 @@ find_webrtcbin (GstElement * self, const gchar * name)
     found = gst_bin_get_by_name (GST_BIN (top), name);
   gst_object_unref (top);
   return found;
+}
+
+/* A channel never opens (and a full one never drains) once the
+ * connection under it has failed, and webrtcbin 1.22 does not close or
+ * fail the channel then: without this, an ICE failure before the channel
+ * opens leaves the element waiting forever. webrtcbin emits these notifies
+ * on its pc thread with its PC lock released, so reading the state here is
+ * safe. */
+static void
+on_pc_state (GstElement * webrtcbin, GParamSpec * pspec,
+    WrtcChannelLink * link)
+{
+  GstWebRTCICEConnectionState ice = GST_WEBRTC_ICE_CONNECTION_STATE_NEW;
+  GstWebRTCPeerConnectionState pc = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
+  const gchar *what;
+
+  g_object_get (webrtcbin, "ice-connection-state", &ice, "connection-state",
+      &pc, NULL);
+  GST_DEBUG ("%s: ICE connection state %d, connection state %d",
+      GST_OBJECT_NAME (webrtcbin), ice, pc);
+  if (ice == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+    what = "ICE connection state \"failed\": no candidate pair works";
+  else if (pc == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
+    what = "connection state \"failed\"";
+  else
+    return;
+
+  g_mutex_lock (&link->lock);
+  if (!link->error) {
+    GST_DEBUG ("%s: %s", GST_OBJECT_NAME (webrtcbin), what);
+    link->error = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
+        "the WebRTC connection of %s failed (%s); check the ICE candidates "
+        "the peers exchange and the network path between them",
+        GST_OBJECT_NAME (webrtcbin), what);
+  }
+  g_cond_broadcast (&link->cond);
+  g_mutex_unlock (&link->lock);
+}
+
+static void
+watch_connection (WrtcChannelLink * link)
+{
+  link->pc_handler_ids[0] = g_signal_connect_data (link->webrtcbin,
+      "notify::ice-connection-state", G_CALLBACK (on_pc_state),
+      wrtc_channel_link_ref (link), link_unref_closure, 0);
+  link->pc_handler_ids[1] = g_signal_connect_data (link->webrtcbin,
+      "notify::connection-state", G_CALLBACK (on_pc_state),
+      wrtc_channel_link_ref (link), link_unref_closure, 0);
+  /* It may have failed before we looked. */
+  on_pc_state (link->webrtcbin, NULL, link);
 }
 
 WrtcChannelLink *
@@ -658,6 +716,8 @@ wrtc_channel_link_start (GstElement * element,
     ok = FALSE;
   } else {
     ok = wrtc_channel_link_bind (link, webrtcbin, &options, create, error);
+    if (ok)
+      watch_connection (link);
   }
 
   g_clear_object (&channel);

@@ -106,6 +106,7 @@ struct _WrtcChannelLink
 
   /* Owned by the element's thread. */
   GstElement *webrtcbin;        /* while bound by name */
+  gulong pc_handler_ids[2];     /* its connection-state notifies */
   gchar *label;                 /* awaited label */
 };
 

@@ -201,6 +201,26 @@ wait_buffered_at_most (GstDataChannelSink * self, guint64 limit)
   }
 }
 
+/* GstBaseSink unlocks a blocked render (and a serialized event) not only
+ * to flush or stop but also on PLAYING->PAUSED. Returning FLUSHING then
+ * would stop upstream for good, and the next PAUSED could never preroll:
+ * wait in preroll instead and carry on once PLAYING again. A real flush or
+ * READY makes the preroll wait return FLUSHING. With the PREROLL_LOCK
+ * held, as in render and serialized events. */
+static GstFlowReturn
+wait_buffered_playing (GstDataChannelSink * self, guint64 limit)
+{
+  GstFlowReturn ret;
+
+  while ((ret = wait_buffered_at_most (self, limit)) == GST_FLOW_FLUSHING) {
+    GST_DEBUG_OBJECT (self, "unlocked while waiting: waiting in preroll");
+    ret = gst_base_sink_wait_preroll (GST_BASE_SINK (self));
+    if (ret != GST_FLOW_OK)
+      break;
+  }
+  return ret;
+}
+
 static GstFlowReturn
 post_channel_gone (GstDataChannelSink * self)
 {
@@ -234,7 +254,13 @@ ensure_open (GstDataChannelSink * self)
   GST_OBJECT_UNLOCK (self);
 
   GST_DEBUG_OBJECT (self, "waiting for the data channel to open");
-  ret = wrtc_channel_link_wait_open (self->link, !aligned, &error);
+  while ((ret = wrtc_channel_link_wait_open (self->link, !aligned,
+              &error)) == GST_FLOW_FLUSHING) {
+    /* as in wait_buffered_playing () */
+    ret = gst_base_sink_wait_preroll (GST_BASE_SINK (self));
+    if (ret != GST_FLOW_OK)
+      break;
+  }
   if (ret == GST_FLOW_ERROR) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE, ("%s", error->message),
         (NULL));
@@ -304,7 +330,7 @@ gst_data_channel_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     GBytes *message;
     guint64 amount;
 
-    ret = wait_buffered_at_most (self, high);
+    ret = wait_buffered_playing (self, high);
     if (ret == GST_FLOW_ERROR)
       ret = post_channel_gone (self);
     if (ret != GST_FLOW_OK)
@@ -362,7 +388,7 @@ drain_and_close (GstDataChannelSink * self)
 
   GST_DEBUG_OBJECT (self, "EOS: draining");
   g_object_set (channel, "buffered-amount-low-threshold", (guint64) 0, NULL);
-  ret = wait_buffered_at_most (self, 0);
+  ret = wait_buffered_playing (self, 0);
   GST_OBJECT_LOCK (self);
   g_object_set (channel, "buffered-amount-low-threshold", self->low, NULL);
   close = self->close_on_eos;
@@ -378,7 +404,12 @@ drain_and_close (GstDataChannelSink * self)
 
   /* webrtcbin 1.22 can deadlock closing a channel that never sent data. */
   if (close && sent > 0) {
-    ret = wrtc_channel_link_wait_sent (self->link);
+    while ((ret = wrtc_channel_link_wait_sent (self->link))
+        == GST_FLOW_FLUSHING) {
+      ret = gst_base_sink_wait_preroll (GST_BASE_SINK (self));
+      if (ret != GST_FLOW_OK)
+        break;
+    }
     if (ret != GST_FLOW_OK)
       return FALSE;
     GST_DEBUG_OBJECT (self, "drained, closing the channel");
