@@ -574,6 +574,30 @@ wrtc_channel_link_set_flushing (WrtcChannelLink * link, gboolean flushing)
 }
 
 void
+wrtc_channel_link_flush_slot (GstObject * owner, WrtcChannelLink ** slot,
+    gboolean flushing)
+{
+  GST_OBJECT_LOCK (owner);
+  if (*slot)
+    wrtc_channel_link_set_flushing (*slot, flushing);
+  GST_OBJECT_UNLOCK (owner);
+}
+
+void
+wrtc_channel_link_release_slot (GstObject * owner, WrtcChannelLink ** slot)
+{
+  WrtcChannelLink *link;
+
+  GST_OBJECT_LOCK (owner);
+  link = g_steal_pointer (slot);
+  GST_OBJECT_UNLOCK (owner);
+  if (link) {
+    wrtc_channel_link_unbind (link);
+    wrtc_channel_link_unref (link);
+  }
+}
+
+void
 wrtc_channel_link_unbind (WrtcChannelLink * link)
 {
   guint i;

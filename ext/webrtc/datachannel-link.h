@@ -141,6 +141,14 @@ GstFlowReturn wrtc_channel_link_wait_sent (WrtcChannelLink * link);
 void wrtc_channel_link_set_flushing (WrtcChannelLink * link,
     gboolean flushing);
 
+/* For the elements, whose link pointer (@slot) lives under @owner's object
+ * lock: flush the link if there is one (unlock / unlock_stop), or take it
+ * away, unbind and drop it (stopping). */
+void wrtc_channel_link_flush_slot (GstObject * owner, WrtcChannelLink ** slot,
+    gboolean flushing);
+void wrtc_channel_link_release_slot (GstObject * owner,
+    WrtcChannelLink ** slot);
+
 /* Disconnects every handler and forgets the channel (the registry keeps its
  * own reference for other elements). */
 void wrtc_channel_link_unbind (WrtcChannelLink * link);

@@ -457,20 +457,6 @@ bind_channel (GstDataChannelSink * self)
   return TRUE;
 }
 
-static void
-unbind_channel (GstDataChannelSink * self)
-{
-  WrtcChannelLink *link;
-
-  GST_OBJECT_LOCK (self);
-  link = g_steal_pointer (&self->link);
-  GST_OBJECT_UNLOCK (self);
-  if (link) {
-    wrtc_channel_link_unbind (link);
-    wrtc_channel_link_unref (link);
-  }
-}
-
 static GstStateChangeReturn
 gst_data_channel_sink_change_state (GstElement * element,
     GstStateChange transition)
@@ -486,7 +472,7 @@ gst_data_channel_sink_change_state (GstElement * element,
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY ||
       (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
           ret == GST_STATE_CHANGE_FAILURE))
-    unbind_channel (self);
+    wrtc_channel_link_release_slot (GST_OBJECT (self), &self->link);
   return ret;
 }
 
@@ -495,10 +481,7 @@ gst_data_channel_sink_unlock (GstBaseSink * sink)
 {
   GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (sink);
 
-  GST_OBJECT_LOCK (self);
-  if (self->link)
-    wrtc_channel_link_set_flushing (self->link, TRUE);
-  GST_OBJECT_UNLOCK (self);
+  wrtc_channel_link_flush_slot (GST_OBJECT (self), &self->link, TRUE);
   return TRUE;
 }
 
@@ -507,10 +490,7 @@ gst_data_channel_sink_unlock_stop (GstBaseSink * sink)
 {
   GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (sink);
 
-  GST_OBJECT_LOCK (self);
-  if (self->link)
-    wrtc_channel_link_set_flushing (self->link, FALSE);
-  GST_OBJECT_UNLOCK (self);
+  wrtc_channel_link_flush_slot (GST_OBJECT (self), &self->link, FALSE);
   return TRUE;
 }
 

@@ -223,15 +223,8 @@ static gboolean
 gst_data_channel_src_stop (GstBaseSrc * src)
 {
   GstDataChannelSrc *self = GST_DATA_CHANNEL_SRC (src);
-  WrtcChannelLink *link;
 
-  GST_OBJECT_LOCK (self);
-  link = g_steal_pointer (&self->link);
-  GST_OBJECT_UNLOCK (self);
-  if (link) {
-    wrtc_channel_link_unbind (link);
-    wrtc_channel_link_unref (link);
-  }
+  wrtc_channel_link_release_slot (GST_OBJECT (self), &self->link);
   return TRUE;
 }
 
@@ -240,10 +233,7 @@ gst_data_channel_src_unlock (GstBaseSrc * src)
 {
   GstDataChannelSrc *self = GST_DATA_CHANNEL_SRC (src);
 
-  GST_OBJECT_LOCK (self);
-  if (self->link)
-    wrtc_channel_link_set_flushing (self->link, TRUE);
-  GST_OBJECT_UNLOCK (self);
+  wrtc_channel_link_flush_slot (GST_OBJECT (self), &self->link, TRUE);
   return TRUE;
 }
 
@@ -252,10 +242,7 @@ gst_data_channel_src_unlock_stop (GstBaseSrc * src)
 {
   GstDataChannelSrc *self = GST_DATA_CHANNEL_SRC (src);
 
-  GST_OBJECT_LOCK (self);
-  if (self->link)
-    wrtc_channel_link_set_flushing (self->link, FALSE);
-  GST_OBJECT_UNLOCK (self);
+  wrtc_channel_link_flush_slot (GST_OBJECT (self), &self->link, FALSE);
   return TRUE;
 }
 
