@@ -441,7 +441,25 @@ wrtc_frame_find_sync (const guint8 * data, gsize size, guint32 max_length,
 static gboolean
 code_has_conn_no (guint16 code)
 {
-  return code >= WRTC_CONTROL_OPEN_CONNECTION && code <= WRTC_CONTROL_SEND_EOF;
+  return (code >= WRTC_CONTROL_OPEN_CONNECTION &&
+      code <= WRTC_CONTROL_SEND_EOF) || code == WRTC_CONTROL_FLOW_CREDIT;
+}
+
+/* Data a flow-control message needs after its fixed fields. Only version 1
+ * layouts are known; longer data (a later version's extra fields) is fine. */
+static gsize
+flow_min_data (guint16 code)
+{
+  switch (code) {
+    case WRTC_CONTROL_FLOW_OFFER:
+      return WRTC_FLOW_OFFER_SIZE;
+    case WRTC_CONTROL_FLOW_GRANT:
+      return WRTC_FLOW_GRANT_SIZE;
+    case WRTC_CONTROL_FLOW_CREDIT:
+      return WRTC_FLOW_CREDIT_SIZE - 4;   /* after the conn_no */
+    default:
+      return 0;
+  }
 }
 
 WrtcControlParseResult
@@ -487,6 +505,11 @@ wrtc_control_parse (const guint8 * payload, gsize size,
     case WRTC_CONTROL_METRICS_RESPONSE:
     case WRTC_CONTROL_METRICS_CONFIG:
       return WRTC_CONTROL_PARSE_OK;
+    case WRTC_CONTROL_FLOW_OFFER:
+    case WRTC_CONTROL_FLOW_GRANT:
+    case WRTC_CONTROL_FLOW_CREDIT:
+      return msg->data_len < flow_min_data (msg->code) ?
+          WRTC_CONTROL_PARSE_TRUNCATED : WRTC_CONTROL_PARSE_OK;
     default:
       return WRTC_CONTROL_PARSE_UNKNOWN_CODE;
   }
@@ -544,7 +567,71 @@ wrtc_control_code_name (guint16 code)
       return "MetricsResponse";
     case WRTC_CONTROL_METRICS_CONFIG:
       return "MetricsConfig";
+    case WRTC_CONTROL_FLOW_OFFER:
+      return "FlowOffer";
+    case WRTC_CONTROL_FLOW_GRANT:
+      return "FlowGrant";
+    case WRTC_CONTROL_FLOW_CREDIT:
+      return "FlowCredit";
     default:
       return "Unknown";
   }
+}
+
+static gsize
+flow_encode (guint8 * dest, gsize dest_size, guint16 code,
+    const guint32 * words, guint n_words)
+{
+  gsize size = 2 + 4 * (gsize) n_words;
+  guint i;
+
+  if (dest_size < size)
+    return 0;
+  dest[0] = (guint8) (code >> 8);
+  dest[1] = (guint8) code;
+  for (i = 0; i < n_words; i++)
+    write_u32_be (dest + 2 + 4 * i, words[i]);
+  return size;
+}
+
+gsize
+wrtc_flow_encode_offer (guint8 * dest, gsize dest_size)
+{
+  const guint32 w[] = { WRTC_FLOW_VERSION };
+
+  return flow_encode (dest, dest_size, WRTC_CONTROL_FLOW_OFFER, w, 1);
+}
+
+gsize
+wrtc_flow_encode_grant (guint8 * dest, gsize dest_size, guint32 window,
+    guint32 tunnel_window)
+{
+  const guint32 w[] = { WRTC_FLOW_VERSION, window, tunnel_window };
+
+  return flow_encode (dest, dest_size, WRTC_CONTROL_FLOW_GRANT, w, 3);
+}
+
+gsize
+wrtc_flow_encode_credit (guint8 * dest, gsize dest_size, guint32 conn_no,
+    guint64 delivered)
+{
+  const guint32 w[] = { conn_no, (guint32) (delivered >> 32),
+    (guint32) delivered
+  };
+
+  return flow_encode (dest, dest_size, WRTC_CONTROL_FLOW_CREDIT, w, 3);
+}
+
+void
+wrtc_flow_read_grant (const WrtcControlMessage * msg, guint32 * window,
+    guint32 * tunnel_window)
+{
+  *window = read_u32_be (msg->data + 4);
+  *tunnel_window = read_u32_be (msg->data + 8);
+}
+
+guint64
+wrtc_flow_read_credit (const WrtcControlMessage * msg)
+{
+  return (guint64) read_u32_be (msg->data) << 32 | read_u32_be (msg->data + 4);
 }

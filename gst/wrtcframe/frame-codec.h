@@ -120,7 +120,17 @@ typedef enum
   WRTC_CONTROL_METRICS_REQUEST = 301,
   WRTC_CONTROL_METRICS_RESPONSE = 302,
   WRTC_CONTROL_METRICS_CONFIG = 303,
+  /* Credit flow control, beyond the reference (docs/wire-format.md). */
+  WRTC_CONTROL_FLOW_OFFER = 1001,
+  WRTC_CONTROL_FLOW_GRANT = 1002,
+  WRTC_CONTROL_FLOW_CREDIT = 1003,
 } WrtcControlCode;
+
+/* Data sizes of the flow-control messages (after the u16 code). */
+#define WRTC_FLOW_VERSION 1
+#define WRTC_FLOW_OFFER_SIZE 4          /* u32 version */
+#define WRTC_FLOW_GRANT_SIZE 12         /* u32 version, u32 window, u32 tunnel window */
+#define WRTC_FLOW_CREDIT_SIZE 12        /* u32 conn_no, u64 delivered */
 
 typedef enum
 {
@@ -147,6 +157,20 @@ gsize         wrtc_control_encode        (guint8 * dest, gsize dest_size,
                                           const WrtcControlMessage * msg);
 
 const gchar * wrtc_control_code_name     (guint16 code);
+
+/* Flow-control messages. The encoders write the whole control payload
+ * (u16 code + data) and return its size, or 0 when @dest_size is too small.
+ * The readers take a message wrtc_control_parse() returned OK for. */
+gsize         wrtc_flow_encode_offer     (guint8 * dest, gsize dest_size);
+gsize         wrtc_flow_encode_grant     (guint8 * dest, gsize dest_size,
+                                          guint32 window,
+                                          guint32 tunnel_window);
+gsize         wrtc_flow_encode_credit    (guint8 * dest, gsize dest_size,
+                                          guint32 conn_no, guint64 delivered);
+void          wrtc_flow_read_grant       (const WrtcControlMessage * msg,
+                                          guint32 * window,
+                                          guint32 * tunnel_window);
+guint64       wrtc_flow_read_credit      (const WrtcControlMessage * msg);
 
 G_END_DECLS
 
