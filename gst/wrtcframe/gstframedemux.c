@@ -100,18 +100,28 @@
 #endif
 
 #include <string.h>
-#include <gst/base/gstflowcombiner.h>
 #include <gst/base/gstqueuearray.h>
 
 #include "frame-codec.h"
+#include "framedemux-output.h"
+#include "wrtcframe-events.h"
 #include "gstframedemux.h"
 #include "gstwrtcframeelements.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_frame_demux_debug);
+GST_DEBUG_CATEGORY (gst_frame_demux_debug);
 #define GST_CAT_DEFAULT gst_frame_demux_debug
 
 #define DEFAULT_MAX_FRAME_SIZE (16 * 1024 * 1024)
 #define DEFAULT_CORRUPTION_POLICY GST_FRAME_DEMUX_CORRUPTION_RESYNC
+#define DEFAULT_FLOW_CONTROL TRUE
+#define DEFAULT_WINDOW (256 * 1024)
+#define DEFAULT_TUNNEL_WINDOW (768 * 1024)
+#define DEFAULT_MAX_CONNECTIONS 65536
+#define MIN_WINDOW 4096
+
+/* A pad that got nothing for this long while others got data is sent a
+ * GAP, so its sink prerolls (sparse streams, as in tsdemux). */
+#define IDLE_GAP_US G_USEC_PER_SEC
 
 /* Keeps 17 + max-frame-size well inside a gsize on 32-bit systems. */
 #define MAX_MAX_FRAME_SIZE ((guint) G_MAXINT32)
@@ -122,6 +132,10 @@ enum
   PROP_MAX_FRAME_SIZE,
   PROP_CORRUPTION_POLICY,
   PROP_CAPS,
+  PROP_FLOW_CONTROL,
+  PROP_WINDOW,
+  PROP_TUNNEL_WINDOW,
+  PROP_MAX_CONNECTIONS,
   PROP_STATS,
 };
 
@@ -133,26 +147,12 @@ enum
 #define STAT_SET(field, v) __atomic_store_n (&(field), (v), __ATOMIC_RELAXED)
 #define STAT_ADD(field, n) STAT_SET (field, (field) + (n))
 
-typedef struct
-{
-  guint32 conn_no;
-  GstPad *pad;
-  guint64 offset;               /* payload bytes already output */
-  gboolean need_segment;        /* a flush removed the segment */
-  gboolean warned_unlinked;     /* the not-linked warning was posted */
-  gboolean eos_sent;            /* SendEOF: the peer sends no more data */
-
-  guint64 frames;
-  guint64 bytes;
-  guint64 dropped;
-} FrameDemuxConn;
 
 struct _GstFrameDemux
 {
   GstElement parent;
 
   GstPad *sinkpad;
-  GstFlowCombiner *flowcombiner;
 
   /* properties; the two integers are read with atomics in the hot path */
   guint max_frame_size;
@@ -170,6 +170,25 @@ struct _GstFrameDemux
   GHashTable *conns;
   FrameDemuxConn *last_conn;    /* one-entry cache: traffic is mostly conn 1 */
   gboolean seen_conn;           /* a data connection existed */
+  /* Closed connections whose task still pushes what they had queued; the
+   * pad is removed once it is out. GST_OBJECT_LOCK, closing_cond. */
+  GList *closing;
+  GCond closing_cond;
+  gboolean flushing;            /* GST_OBJECT_LOCK */
+  gint64 last_sweep;            /* streaming thread: idle-pad GAP sweep */
+  gboolean warned_max_conns;
+
+  /* Flow control (wire-format.md). Settings read with atomics; the
+   * acknowledgement state under flow_lock (the pads' tasks update it). */
+  gboolean flow_control;
+  guint window_size;
+  guint tunnel_window;
+  guint max_connections;
+  GMutex flow_lock;
+  gboolean flow_active;         /* the peer offered: we grant and credit */
+  guint32 active_window;        /* what was granted */
+  guint32 active_tunnel_window;
+  guint64 unacked_total;        /* delivered, not yet credited */
 
   /* Numbers the peer closed, so late data for them is dropped instead of
    * opening a new pad; an OpenConnection takes a number out again. Bounded
@@ -211,6 +230,8 @@ struct _GstFrameDemux
   guint64 st_dropped;
   guint64 st_pending;
   guint64 st_after_close;
+  guint64 st_credits;
+  guint64 st_failed;
 };
 
 typedef struct
@@ -283,6 +304,8 @@ static GstFlowReturn gst_frame_demux_chain (GstPad * pad, GstObject * parent,
     GstBuffer * buf);
 static gboolean gst_frame_demux_sink_event (GstPad * pad, GstObject * parent,
     GstEvent * event);
+static gboolean gst_frame_demux_sink_query (GstPad * pad, GstObject * parent,
+    GstQuery * query);
 static gboolean gst_frame_demux_src_event (GstPad * pad, GstObject * parent,
     GstEvent * event);
 static gboolean gst_frame_demux_src_query (GstPad * pad, GstObject * parent,
@@ -338,6 +361,60 @@ gst_frame_demux_class_init (GstFrameDemuxClass * klass)
           "Caps set on each new source pad (NULL: application/octet-stream); "
           "pads that already exist keep their caps",
           GST_TYPE_CAPS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstFrameDemux:flow-control:
+   *
+   * Answer a sender's FlowOffer (framemux) with windows and acknowledge
+   * delivered bytes (wire-format.md, credit flow control). A sender that
+   * never offers (the reference implementation) sees nothing of it.
+   */
+  g_object_class_install_property (gobject_class, PROP_FLOW_CONTROL,
+      g_param_spec_boolean ("flow-control", "Flow control",
+          "Grant credit to a sender that offers flow control (framemux) and "
+          "acknowledge the bytes each connection delivered downstream, so a "
+          "slow connection holds up only itself",
+          DEFAULT_FLOW_CONTROL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstFrameDemux:window:
+   *
+   * Bytes a connection may have in flight towards this element: granted
+   * to a credit-honouring sender, and the size of each source pad's queue.
+   */
+  g_object_class_install_property (gobject_class, PROP_WINDOW,
+      g_param_spec_uint ("window", "Window",
+          "Per-connection window in bytes: what a sender with flow control "
+          "may have unacknowledged per connection, and how much each source "
+          "pad queues before the input waits (without flow control)",
+          MIN_WINDOW, G_MAXINT32, DEFAULT_WINDOW,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstFrameDemux:tunnel-window:
+   *
+   * Bytes all connections together may have in flight (granted to a
+   * credit-honouring sender at its FlowOffer).
+   */
+  g_object_class_install_property (gobject_class, PROP_TUNNEL_WINDOW,
+      g_param_spec_uint ("tunnel-window", "Tunnel window",
+          "Window over all connections in bytes, granted to a sender with "
+          "flow control (at least window)",
+          MIN_WINDOW, G_MAXINT32, DEFAULT_TUNNEL_WINDOW,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstFrameDemux:max-connections:
+   *
+   * Most source pads open at once. Data of further connections is dropped
+   * (one warning), so damaged input cannot create pads without end.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_CONNECTIONS,
+      g_param_spec_uint ("max-connections", "Maximum connections",
+          "Most connections (source pads) open at once; data of further "
+          "connections is dropped with a warning",
+          1, G_MAXUINT32, DEFAULT_MAX_CONNECTIONS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
   /**
    * GstFrameDemux:stats:
@@ -423,14 +500,6 @@ gst_frame_demux_class_init (GstFrameDemuxClass * klass)
 }
 
 static void
-conn_free (FrameDemuxConn * conn)
-{
-  if (conn->pad)
-    gst_object_unref (conn->pad);
-  g_free (conn);
-}
-
-static void
 gst_frame_demux_init (GstFrameDemux * self)
 {
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
@@ -438,17 +507,23 @@ gst_frame_demux_init (GstFrameDemux * self)
       GST_DEBUG_FUNCPTR (gst_frame_demux_chain));
   gst_pad_set_event_function (self->sinkpad,
       GST_DEBUG_FUNCPTR (gst_frame_demux_sink_event));
+  gst_pad_set_query_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_frame_demux_sink_query));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
 
-  self->flowcombiner = gst_flow_combiner_new ();
-  self->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
-      (GDestroyNotify) conn_free);
+  self->conns = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->window = g_byte_array_new ();
   self->closed = g_hash_table_new (NULL, NULL);
   self->closed_order = gst_queue_array_new_for_struct (sizeof (ClosedEntry),
       16);
+  g_cond_init (&self->closing_cond);
+  g_mutex_init (&self->flow_lock);
   self->max_frame_size = DEFAULT_MAX_FRAME_SIZE;
   self->corruption_policy = DEFAULT_CORRUPTION_POLICY;
+  self->flow_control = DEFAULT_FLOW_CONTROL;
+  self->window_size = DEFAULT_WINDOW;
+  self->tunnel_window = DEFAULT_TUNNEL_WINDOW;
+  self->max_connections = DEFAULT_MAX_CONNECTIONS;
   self->synced = TRUE;
 }
 
@@ -457,10 +532,11 @@ gst_frame_demux_finalize (GObject * object)
 {
   GstFrameDemux *self = GST_FRAME_DEMUX (object);
 
-  gst_flow_combiner_free (self->flowcombiner);
   g_hash_table_destroy (self->conns);
   g_hash_table_destroy (self->closed);
   gst_queue_array_free (self->closed_order);
+  g_cond_clear (&self->closing_cond);
+  g_mutex_clear (&self->flow_lock);
   gst_event_replace (&self->caps_event, NULL);
   gst_event_replace (&self->segment_event, NULL);
   g_free (self->join);
@@ -497,10 +573,18 @@ gst_frame_demux_reset (GstFrameDemux * self)
   self->have_group_id = FALSE;
   self->last_conn = NULL;
   self->seen_conn = FALSE;
+  self->warned_max_conns = FALSE;
+  self->last_sweep = 0;
   g_hash_table_remove_all (self->closed);
   gst_queue_array_clear (self->closed_order);
   self->close_seq = 0;
-  gst_flow_combiner_reset (self->flowcombiner);
+  GST_OBJECT_LOCK (self);
+  self->flushing = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&self->flow_lock);
+  self->flow_active = FALSE;
+  self->unacked_total = 0;
+  g_mutex_unlock (&self->flow_lock);
 
   STAT_SET (self->st_after_close, 0);
   STAT_SET (self->st_frames, 0);
@@ -509,12 +593,29 @@ gst_frame_demux_reset (GstFrameDemux * self)
   STAT_SET (self->st_skipped, 0);
   STAT_SET (self->st_resyncs, 0);
   STAT_SET (self->st_dropped, 0);
+  STAT_SET (self->st_credits, 0);
+  STAT_SET (self->st_failed, 0);
+}
+
+static GList *take_closing (GstFrameDemux * self);
+
+/* Stops @conn's task and takes its pad out of the element. */
+static void
+gst_frame_demux_drop_conn (GstFrameDemux * self, FrameDemuxConn * conn)
+{
+  GstPad *pad = gst_object_ref (conn->pad);
+
+  frame_demux_conn_free (conn);
+  gst_pad_set_active (pad, FALSE);
+  gst_element_remove_pad (GST_ELEMENT (self), pad);
+  gst_object_unref (pad);
 }
 
 static void
 gst_frame_demux_remove_pads (GstFrameDemux * self)
 {
   GHashTable *old;
+  GList *closing, *l;
   GHashTableIter iter;
   gpointer value;
 
@@ -522,21 +623,214 @@ gst_frame_demux_remove_pads (GstFrameDemux * self)
    * remove the pads without it (gst_element_remove_pad takes it). */
   GST_OBJECT_LOCK (self);
   old = self->conns;
-  self->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
-      (GDestroyNotify) conn_free);
+  self->conns = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->last_conn = NULL;
+  closing = take_closing (self);
+  g_cond_broadcast (&self->closing_cond);
   GST_OBJECT_UNLOCK (self);
 
   g_hash_table_iter_init (&iter, old);
-  while (g_hash_table_iter_next (&iter, NULL, &value)) {
-    FrameDemuxConn *conn = value;
-
-    gst_flow_combiner_remove_pad (self->flowcombiner, conn->pad);
-    gst_pad_set_active (conn->pad, FALSE);
-    gst_element_remove_pad (GST_ELEMENT (self), conn->pad);
-  }
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    gst_frame_demux_drop_conn (self, value);
   g_hash_table_destroy (old);
+  for (l = closing; l != NULL; l = l->next)
+    gst_frame_demux_drop_conn (self, l->data);
+  g_list_free (closing);
 }
+
+/* ---- flow control: acknowledgements, from the pads' tasks ---- */
+
+/* Sends a control message upstream, towards the sender of our input. */
+static void
+gst_frame_demux_feedback (GstFrameDemux * self, const gchar * event_name,
+    const guint8 * payload, gsize size)
+{
+  gst_pad_push_event (self->sinkpad, wrtc_control_event_new (event_name,
+          payload, size));
+}
+
+static void
+gst_frame_demux_send_credit (GstFrameDemux * self, guint32 conn_no,
+    guint64 delivered)
+{
+  guint8 msg[2 + WRTC_FLOW_CREDIT_SIZE];
+  gsize n = wrtc_flow_encode_credit (msg, sizeof (msg), conn_no, delivered);
+
+  GST_LOG_OBJECT (self, "credit: connection %u delivered %" G_GUINT64_FORMAT,
+      conn_no, delivered);
+  STAT_ADD (self->st_credits, 1);
+  gst_frame_demux_feedback (self, WRTC_EVENT_FEEDBACK, msg, n);
+}
+
+typedef struct
+{
+  guint32 conn_no;
+  guint64 delivered;
+} PendingCredit;
+
+/* Records what one credit covers; flow_lock held. */
+static void
+take_credit (GstFrameDemux * self, FrameDemuxConn * conn, GArray * out)
+{
+  PendingCredit c = { conn->conn_no, conn->delivered };
+
+  self->unacked_total -= conn->delivered - conn->acked;
+  conn->acked = conn->delivered;
+  g_array_append_val (out, c);
+}
+
+static void
+on_consumed (GstElement * element, FrameDemuxConn * conn, guint64 bytes,
+    gboolean final)
+{
+  GstFrameDemux *self = GST_FRAME_DEMUX (element);
+  GArray *credits = NULL;
+  guint i;
+
+  g_mutex_lock (&self->flow_lock);
+  conn->delivered += bytes;
+  if (self->flow_active) {
+    self->unacked_total += bytes;
+    if (self->unacked_total >= self->active_tunnel_window / 4) {
+      /* the whole tunnel's window runs low: credit every connection */
+      GHashTableIter iter;
+      gpointer value;
+      GList *l;
+
+      credits = g_array_new (FALSE, FALSE, sizeof (PendingCredit));
+      GST_OBJECT_LOCK (self);
+      g_hash_table_iter_init (&iter, self->conns);
+      while (g_hash_table_iter_next (&iter, NULL, &value)) {
+        FrameDemuxConn *c = value;
+
+        if (c->delivered > c->acked)
+          take_credit (self, c, credits);
+      }
+      for (l = self->closing; l != NULL; l = l->next) {
+        FrameDemuxConn *c = l->data;
+
+        if (c->delivered > c->acked)
+          take_credit (self, c, credits);
+      }
+      GST_OBJECT_UNLOCK (self);
+      if (conn->delivered > conn->acked)
+        take_credit (self, conn, credits);
+    } else if (conn->delivered - conn->acked >= self->active_window / 4 ||
+        (final && conn->delivered > conn->acked)) {
+      credits = g_array_new (FALSE, FALSE, sizeof (PendingCredit));
+      take_credit (self, conn, credits);
+    } else if (final) {
+      credits = g_array_new (FALSE, FALSE, sizeof (PendingCredit));
+      g_array_append_vals (credits, &(PendingCredit) {
+          conn->conn_no, conn->delivered}, 1);
+    }
+  }
+  g_mutex_unlock (&self->flow_lock);
+
+  if (credits == NULL)
+    return;
+  for (i = 0; i < credits->len; i++) {
+    PendingCredit *c = &g_array_index (credits, PendingCredit, i);
+
+    gst_frame_demux_send_credit (self, c->conn_no, c->delivered);
+  }
+  g_array_free (credits, TRUE);
+}
+
+static void
+on_failed (GstElement * element, FrameDemuxConn * conn, GstFlowReturn ret)
+{
+  GstFrameDemux *self = GST_FRAME_DEMUX (element);
+  WrtcControlMessage msg = { 0, };
+  guint8 payload[8];
+  gsize n;
+
+  STAT_ADD (self->st_failed, 1);
+  if (ret == GST_FLOW_FLUSHING) {
+    GST_INFO_OBJECT (self, "connection %u: its branch is flushing (stopped); "
+        "closing the connection", conn->conn_no);
+  } else {
+    GST_ELEMENT_WARNING (self, STREAM, DEMUX,
+        ("Connection %u failed downstream (%s): it is closed, the other "
+            "connections go on.", conn->conn_no, gst_flow_get_name (ret)),
+        ("%s:%s returned %s; CloseConnection (reason Error) is sent to the "
+            "peer and the connection's further data is dropped",
+            GST_DEBUG_PAD_NAME (conn->pad), gst_flow_get_name (ret)));
+  }
+  msg.code = WRTC_CONTROL_CLOSE_CONNECTION;
+  msg.conn_no = conn->conn_no;
+  msg.reason = 1;               /* Error */
+  n = wrtc_control_encode (payload, sizeof (payload), &msg);
+  gst_frame_demux_feedback (self, WRTC_EVENT_FEEDBACK, payload, n);
+}
+
+static void
+remove_closed_conn (GstElement * element, gpointer data)
+{
+  GstFrameDemux *self = GST_FRAME_DEMUX (element);
+  FrameDemuxConn *conn = data;
+  guint32 conn_no;
+  guint reason;
+
+  GST_OBJECT_LOCK (self);
+  if (g_list_find (self->closing, conn) == NULL) {
+    /* the element stopped meanwhile and removed it */
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  /* stays listed until its pad is gone, so the number counts as busy */
+  conn->removing = TRUE;
+  GST_OBJECT_UNLOCK (self);
+
+  conn_no = conn->conn_no;
+  reason = conn->close_reason;
+  gst_frame_demux_drop_conn (self, conn);
+
+  GST_OBJECT_LOCK (self);
+  self->closing = g_list_remove (self->closing, conn);
+  g_cond_broadcast (&self->closing_cond);
+  GST_OBJECT_UNLOCK (self);
+
+  gst_element_post_message (element,
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("framedemux-connection-closed",
+              "conn", G_TYPE_UINT, conn_no, "reason", G_TYPE_UINT, reason,
+              NULL)));
+  g_signal_emit (self, demux_signals[SIGNAL_CONNECTION_CLOSED], 0, conn_no,
+      reason);
+}
+
+/* Takes the closed connections out of the list (for the caller to drop),
+ * after waiting for those being removed right now. Object lock held. */
+static GList *
+take_closing (GstFrameDemux * self)
+{
+  GList *l, *taken;
+
+  for (;;) {
+    gboolean busy = FALSE;
+
+    for (l = self->closing; l != NULL && !busy; l = l->next)
+      busy = ((FrameDemuxConn *) l->data)->removing;
+    if (!busy)
+      break;
+    g_cond_wait (&self->closing_cond, GST_OBJECT_GET_LOCK (self));
+  }
+  taken = self->closing;
+  self->closing = NULL;
+  return taken;
+}
+
+static void
+on_drained (GstElement * element, FrameDemuxConn * conn)
+{
+  /* not from the pad's own task: removing the pad joins it */
+  gst_element_call_async (element, remove_closed_conn, conn, NULL);
+}
+
+static const FrameDemuxConnCallbacks conn_callbacks = {
+  on_consumed, on_failed, on_drained,
+};
 
 /* ---- source pads ---- */
 
@@ -553,6 +847,41 @@ gst_frame_demux_segment (GstFrameDemux * self)
   return self->segment_event;
 }
 
+/* A GAP lets a sink preroll on a connection that has not spoken yet. */
+static GstEvent *
+idle_gap (void)
+{
+  return gst_event_new_gap (0, GST_CLOCK_TIME_NONE);
+}
+
+/* Waits until the previous connection with @conn_no is gone (a number
+ * reused while its last data still drains). FALSE when flushing. */
+static gboolean
+gst_frame_demux_wait_number_free (GstFrameDemux * self, guint32 conn_no)
+{
+  gboolean ok = TRUE;
+
+  GST_OBJECT_LOCK (self);
+  for (;;) {
+    GList *l;
+    gboolean busy = FALSE;
+
+    if (self->flushing) {
+      ok = FALSE;
+      break;
+    }
+    for (l = self->closing; l != NULL && !busy; l = l->next)
+      busy = ((FrameDemuxConn *) l->data)->conn_no == conn_no;
+    if (!busy)
+      break;
+    GST_DEBUG_OBJECT (self, "connection %u reopened while its previous pad "
+        "drains: waiting", conn_no);
+    g_cond_wait (&self->closing_cond, GST_OBJECT_GET_LOCK (self));
+  }
+  GST_OBJECT_UNLOCK (self);
+  return ok;
+}
+
 static FrameDemuxConn *
 gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no,
     GstCaps * peer_caps)
@@ -561,6 +890,24 @@ gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no,
   GstPad *pad;
   GstEvent *event;
   gchar *name, *stream_id;
+  guint live;
+
+  GST_OBJECT_LOCK (self);
+  live = g_hash_table_size (self->conns);
+  GST_OBJECT_UNLOCK (self);
+  if (live >= (guint) g_atomic_int_get (&self->max_connections)) {
+    if (!self->warned_max_conns) {
+      GST_ELEMENT_WARNING (self, STREAM, DEMUX,
+          ("Too many connections: %u are open (max-connections); data of "
+              "new connections is dropped.", live),
+          ("connection %u refused; raise max-connections if the peer "
+              "really opens this many", conn_no));
+      self->warned_max_conns = TRUE;
+    }
+    return NULL;
+  }
+  if (!gst_frame_demux_wait_number_free (self, conn_no))
+    return NULL;
 
   name = g_strdup_printf ("src_%u", conn_no);
   pad = gst_pad_new_from_static_template (&src_template, name);
@@ -573,6 +920,7 @@ gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no,
   gst_pad_use_fixed_caps (pad);
   gst_pad_set_active (pad, TRUE);
 
+  /* sticky events are stored on the pad now, before anyone links it */
   stream_id = gst_pad_create_stream_id_printf (pad, GST_ELEMENT (self), "%u",
       conn_no);
   event = gst_event_new_stream_start (stream_id);
@@ -602,9 +950,11 @@ gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no,
 
   gst_pad_push_event (pad, gst_event_ref (gst_frame_demux_segment (self)));
 
-  conn = g_new0 (FrameDemuxConn, 1);
-  conn->conn_no = conn_no;
-  conn->pad = gst_object_ref (pad);
+  conn = frame_demux_conn_new (GST_ELEMENT (self), conn_no, pad,
+      &conn_callbacks);
+  conn->active = TRUE;
+  conn->total_dropped = &self->st_dropped;
+  frame_demux_conn_queue_event (conn, idle_gap (), FALSE);
 
   GST_OBJECT_LOCK (self);
   g_hash_table_insert (self->conns, GUINT_TO_POINTER (conn_no), conn);
@@ -612,8 +962,8 @@ gst_frame_demux_create_conn (GstFrameDemux * self, guint32 conn_no,
 
   GST_INFO_OBJECT (self, "new connection %u", conn_no);
   self->seen_conn = TRUE;
-  gst_element_add_pad (GST_ELEMENT (self), pad);
-  gst_flow_combiner_add_pad (self->flowcombiner, pad);
+  gst_element_add_pad (GST_ELEMENT (self), conn->pad);
+  frame_demux_conn_start (conn);
 
   {
     GstStructure *s = gst_structure_new ("framedemux-connection-opened",
@@ -658,7 +1008,8 @@ gst_frame_demux_mark_closed (GstFrameDemux * self, guint32 conn_no)
   }
 }
 
-/* CloseConnection: EOS unless SendEOF already gave one, pad removed. */
+/* CloseConnection: EOS unless SendEOF already gave one, then the pad goes
+ * once its task has pushed everything queued before. */
 static void
 gst_frame_demux_close_conn (GstFrameDemux * self, FrameDemuxConn * conn)
 {
@@ -666,14 +1017,15 @@ gst_frame_demux_close_conn (GstFrameDemux * self, FrameDemuxConn * conn)
   g_hash_table_steal (self->conns, GUINT_TO_POINTER (conn->conn_no));
   if (self->last_conn == conn)
     self->last_conn = NULL;
+  self->closing = g_list_prepend (self->closing, conn);
   GST_OBJECT_UNLOCK (self);
 
   if (!conn->eos_sent)
-    gst_pad_push_event (conn->pad, gst_event_new_eos ());
-  gst_flow_combiner_remove_pad (self->flowcombiner, conn->pad);
-  gst_pad_set_active (conn->pad, FALSE);
-  gst_element_remove_pad (GST_ELEMENT (self), conn->pad);
-  conn_free (conn);
+    frame_demux_conn_queue_event (conn, gst_event_new_eos (), TRUE);
+  else
+    frame_demux_conn_queue_event (conn, gst_event_new_custom
+        (GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty
+            ("framedemux-connection-closed")), TRUE);
 }
 
 static inline FrameDemuxConn *
@@ -692,39 +1044,54 @@ gst_frame_demux_get_conn (GstFrameDemux * self, guint32 conn_no)
       return NULL;
     /* a peer that sends data without OpenConnection: the pad appears now */
     conn = gst_frame_demux_create_conn (self, conn_no, NULL);
+    if (conn == NULL)
+      return NULL;
   }
   self->last_conn = conn;
   return conn;
+}
+
+/* Once a second of input, a GAP for every pad that got nothing since the
+ * last sweep, so its sink can preroll while other connections flow. */
+static void
+gst_frame_demux_sweep_idle (GstFrameDemux * self)
+{
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter iter;
+  gpointer value;
+
+  if (now - self->last_sweep < IDLE_GAP_US)
+    return;
+  self->last_sweep = now;
+  g_hash_table_iter_init (&iter, self->conns);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    FrameDemuxConn *conn = value;
+
+    if (!conn->active && !conn->eos_sent && frame_demux_conn_is_idle (conn))
+      frame_demux_conn_queue_event (conn, idle_gap (), FALSE);
+    conn->active = FALSE;
+  }
 }
 
 static GstFlowReturn
 gst_frame_demux_push (GstFrameDemux * self, FrameDemuxConn * conn,
     GstBuffer * out)
 {
-  GstFlowReturn ret;
+  guint64 size = gst_buffer_get_size (out);
 
-  if (G_UNLIKELY (conn->need_segment)) {
-    gst_pad_push_event (conn->pad,
-        gst_event_ref (gst_frame_demux_segment (self)));
-    conn->need_segment = FALSE;
-  }
-
-  ret = gst_pad_push (conn->pad, out);
-  if (G_UNLIKELY (ret == GST_FLOW_NOT_LINKED)) {
+  conn->active = TRUE;
+  if (G_UNLIKELY (g_atomic_int_get (&conn->dead))) {
+    /* its branch failed: dropped, but the sender must not wait for it */
     STAT_ADD (conn->dropped, 1);
     STAT_ADD (self->st_dropped, 1);
-    if (!conn->warned_unlinked) {
-      GST_ELEMENT_WARNING (self, STREAM, DEMUX,
-          ("Connection %u is not linked: its data is dropped.",
-              conn->conn_no),
-          ("link %s:%s to receive it; the \"stats\" property counts the "
-              "dropped frames", GST_DEBUG_PAD_NAME (conn->pad)));
-      conn->warned_unlinked = TRUE;
-    }
-    ret = GST_FLOW_OK;
+    gst_buffer_unref (out);
+    on_consumed (GST_ELEMENT (self), conn, size, FALSE);
+    return GST_FLOW_OK;
   }
-  return gst_flow_combiner_update_pad_flow (self->flowcombiner, conn->pad,
-      ret);
+  if (!frame_demux_conn_queue_buffer (conn, out,
+          g_atomic_int_get (&self->window_size)))
+    return GST_FLOW_FLUSHING;
+  return GST_FLOW_OK;
 }
 
 /* ---- control connection ---- */
@@ -783,7 +1150,9 @@ gst_frame_demux_on_open (GstFrameDemux * self, const WrtcControlMessage * msg)
   conn = g_hash_table_lookup (self->conns, GUINT_TO_POINTER (msg->conn_no));
   if (conn == NULL) {
     gst_frame_demux_unmark_closed (self, msg->conn_no);
-    self->last_conn = gst_frame_demux_create_conn (self, msg->conn_no, caps);
+    conn = gst_frame_demux_create_conn (self, msg->conn_no, caps);
+    if (conn != NULL)
+      self->last_conn = conn;
   } else if (caps != NULL && !conn->eos_sent) {
     GstCaps *cur = gst_pad_get_current_caps (conn->pad);
 
@@ -791,7 +1160,7 @@ gst_frame_demux_on_open (GstFrameDemux * self, const WrtcControlMessage * msg)
     if (cur == NULL || !gst_caps_is_equal (cur, caps)) {
       GST_INFO_OBJECT (self, "connection %u: new caps %" GST_PTR_FORMAT,
           msg->conn_no, caps);
-      gst_pad_push_event (conn->pad, gst_event_new_caps (caps));
+      frame_demux_conn_queue_event (conn, gst_event_new_caps (caps), FALSE);
     }
     if (cur)
       gst_caps_unref (cur);
@@ -816,7 +1185,7 @@ gst_frame_demux_on_send_eof (GstFrameDemux * self,
   }
   GST_DEBUG_OBJECT (self, "connection %u: EOS from the peer", msg->conn_no);
   conn->eos_sent = TRUE;
-  gst_pad_push_event (conn->pad, gst_event_new_eos ());
+  frame_demux_conn_queue_event (conn, gst_event_new_eos (), FALSE);
 }
 
 static void
@@ -837,14 +1206,41 @@ gst_frame_demux_on_close (GstFrameDemux * self, const WrtcControlMessage * msg)
   }
   GST_DEBUG_OBJECT (self, "connection %u closed, reason %u", msg->conn_no,
       msg->reason);
+  conn->close_reason = msg->reason;
+  /* pad-removed and connection-closed follow once its data is out */
   gst_frame_demux_close_conn (self, conn);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("framedemux-connection-closed",
-              "conn", G_TYPE_UINT, msg->conn_no,
-              "reason", G_TYPE_UINT, (guint) msg->reason, NULL)));
-  g_signal_emit (self, demux_signals[SIGNAL_CONNECTION_CLOSED], 0,
-      msg->conn_no, (guint) msg->reason);
+}
+
+/* The peer's sender honours credit: grant it windows, from now on
+ * acknowledge what is delivered. */
+static void
+gst_frame_demux_on_flow_offer (GstFrameDemux * self)
+{
+  guint8 msg[2 + WRTC_FLOW_GRANT_SIZE];
+  guint32 window, tunnel;
+  gsize n;
+
+  if (!g_atomic_int_get (&self->flow_control)) {
+    GST_INFO_OBJECT (self, "peer offers flow control; flow-control=false");
+    return;
+  }
+  window = g_atomic_int_get (&self->window_size);
+  tunnel = MAX ((guint32) g_atomic_int_get (&self->tunnel_window), window);
+  g_mutex_lock (&self->flow_lock);
+  if (self->flow_active) {
+    g_mutex_unlock (&self->flow_lock);
+    return;
+  }
+  self->flow_active = TRUE;
+  self->active_window = window;
+  self->active_tunnel_window = tunnel;
+  self->unacked_total = 0;
+  g_mutex_unlock (&self->flow_lock);
+
+  GST_INFO_OBJECT (self, "peer offers flow control: granting %u bytes per "
+      "connection, %u in all", window, tunnel);
+  n = wrtc_flow_encode_grant (msg, sizeof (msg), window, tunnel);
+  gst_frame_demux_feedback (self, WRTC_EVENT_FEEDBACK, msg, n);
 }
 
 /* The one place control messages are acted upon. They are handled where
@@ -871,6 +1267,20 @@ gst_frame_demux_handle_control (GstFrameDemux * self, const guint8 * payload,
           break;
         case WRTC_CONTROL_CLOSE_CONNECTION:
           gst_frame_demux_on_close (self, &msg);
+          /* the peer's branch of one of our connections failed: our
+           * sender stops that connection */
+          if (msg.reason == 1)
+            gst_frame_demux_feedback (self, WRTC_EVENT_PEER_FEEDBACK,
+                payload, size);
+          break;
+        case WRTC_CONTROL_FLOW_OFFER:
+          gst_frame_demux_on_flow_offer (self);
+          break;
+        case WRTC_CONTROL_FLOW_GRANT:
+        case WRTC_CONTROL_FLOW_CREDIT:
+          /* about the stream this side sends: for our own sender */
+          gst_frame_demux_feedback (self, WRTC_EVENT_PEER_FEEDBACK, payload,
+              size);
           break;
         default:
           /* Ping, ConnectionOpened, metrics: for the application */
@@ -1309,6 +1719,7 @@ gst_frame_demux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
 done:
   STAT_SET (self->st_pending, gst_frame_demux_pending (self));
+  gst_frame_demux_sweep_idle (self);
   return ret;
 }
 
@@ -1371,6 +1782,87 @@ gst_frame_demux_handle_eos (GstFrameDemux * self)
   }
 }
 
+static gboolean gst_frame_demux_wait_drained (GstFrameDemux * self);
+
+/* Queues @event (taken) on every connection's pad, after its data. */
+static void
+gst_frame_demux_queue_to_all (GstFrameDemux * self, GstEvent * event)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->conns);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    FrameDemuxConn *conn = value;
+
+    if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+      if (conn->eos_sent)
+        continue;
+      conn->eos_sent = TRUE;
+    }
+    frame_demux_conn_queue_event (conn, gst_event_ref (event), FALSE);
+  }
+  gst_event_unref (event);
+}
+
+/* Marks every connection flushing (their queues dropped, chains and tasks
+ * woken); no waiting, so it is safe from any thread. */
+static void
+gst_frame_demux_mark_flushing (GstFrameDemux * self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  GList *l;
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = TRUE;
+  g_cond_broadcast (&self->closing_cond);
+  g_hash_table_iter_init (&iter, self->conns);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    frame_demux_conn_mark_flushing (value);
+  for (l = self->closing; l != NULL; l = l->next)
+    frame_demux_conn_mark_flushing (l->data);
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* flush-stop (@event, taken), on the streaming thread: closed connections
+ * lost their last events to the flush and go now; the others start again
+ * with a fresh segment. */
+static void
+gst_frame_demux_flush_stop (GstFrameDemux * self, GstEvent * event)
+{
+  GstEvent *fwd = gst_event_new_flush_stop (TRUE);
+  GHashTableIter iter;
+  gpointer value;
+  GList *closing, *l;
+
+  GST_OBJECT_LOCK (self);
+  closing = take_closing (self);
+  GST_OBJECT_UNLOCK (self);
+  for (l = closing; l != NULL; l = l->next)
+    gst_frame_demux_drop_conn (self, l->data);
+  g_list_free (closing);
+
+  g_hash_table_iter_init (&iter, self->conns);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    frame_demux_conn_wait_paused (value);
+
+  gst_event_set_seqnum (fwd, gst_event_get_seqnum (event));
+  gst_event_unref (event);
+  gst_pad_event_default (self->sinkpad, GST_OBJECT (self), fwd);
+
+  GST_OBJECT_LOCK (self);
+  self->flushing = FALSE;
+  g_cond_broadcast (&self->closing_cond);
+  GST_OBJECT_UNLOCK (self);
+  g_hash_table_iter_init (&iter, self->conns);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    frame_demux_conn_queue_event (value,
+        gst_event_ref (gst_frame_demux_segment (self)), FALSE);
+    frame_demux_conn_resume (value);
+  }
+}
+
 static gboolean
 gst_frame_demux_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
@@ -1395,28 +1887,54 @@ gst_frame_demux_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       /* describes the muxed stream, not the connections */
       gst_event_unref (event);
       return TRUE;
-    case GST_EVENT_FLUSH_STOP:{
-      GstEvent *fwd = gst_event_new_flush_stop (TRUE);
-      GHashTableIter iter;
-      gpointer value;
-
-      gst_event_set_seqnum (fwd, gst_event_get_seqnum (event));
-      gst_event_unref (event);
-
+    case GST_EVENT_FLUSH_START:
+      /* flags first, so a task sees FLUSHING from downstream as ours */
+      gst_frame_demux_mark_flushing (self);
+      return gst_pad_event_default (pad, parent, event);
+    case GST_EVENT_FLUSH_STOP:
       gst_frame_demux_reset_parser (self);
-      gst_flow_combiner_reset (self->flowcombiner);
-      g_hash_table_iter_init (&iter, self->conns);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        ((FrameDemuxConn *) value)->need_segment = TRUE;
-      return gst_pad_event_default (pad, parent, fwd);
-    }
+      gst_frame_demux_flush_stop (self, event);
+      return TRUE;
     case GST_EVENT_EOS:
       gst_frame_demux_handle_eos (self);
-      return gst_pad_event_default (pad, parent, event);
+      gst_frame_demux_queue_to_all (self, event);
+      /* the stream is over: return once every pad has sent its EOS, so
+       * whoever sent ours knows the connections are complete */
+      gst_frame_demux_wait_drained (self);
+      return TRUE;
     default:
-      /* flush-start, tags, custom events: to every source pad */
+      /* tags, custom events: to every source pad, in order with its data */
+      if (GST_EVENT_IS_SERIALIZED (event)) {
+        gst_frame_demux_queue_to_all (self, event);
+        return TRUE;
+      }
       return gst_pad_event_default (pad, parent, event);
   }
+}
+
+/* Waits until every pad has pushed what it had queued; called from the
+ * streaming thread (the table does not change meanwhile). */
+static gboolean
+gst_frame_demux_wait_drained (GstFrameDemux * self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  gboolean ok = TRUE;
+
+  g_hash_table_iter_init (&iter, self->conns);
+  while (ok && g_hash_table_iter_next (&iter, NULL, &value))
+    ok = frame_demux_conn_wait_drained (value);
+  return ok;
+}
+
+/* A drain query (serialized) returns once every pad has pushed what it had
+ * queued. */
+static gboolean
+gst_frame_demux_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_DRAIN)
+    return gst_frame_demux_wait_drained (GST_FRAME_DEMUX (parent));
+  return gst_pad_query_default (pad, parent, query);
 }
 
 static gboolean
@@ -1463,6 +1981,10 @@ gst_frame_demux_change_state (GstElement * element, GstStateChange transition)
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
     gst_frame_demux_reset (self);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    /* wakes a chain waiting for queue space or for a number to be free */
+    gst_frame_demux_mark_flushing (self);
+  }
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (ret == GST_STATE_CHANGE_FAILURE)
@@ -1471,7 +1993,6 @@ gst_frame_demux_change_state (GstElement * element, GstStateChange transition)
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     gst_frame_demux_remove_pads (self);
     gst_frame_demux_reset_parser (self);
-    gst_flow_combiner_reset (self->flowcombiner);
   }
   return ret;
 }
@@ -1492,7 +2013,13 @@ gst_frame_demux_get_stats (GstFrameDemux * self)
       "frames-dropped", G_TYPE_UINT64, STAT_GET (self->st_dropped),
       "bytes-pending", G_TYPE_UINT64, STAT_GET (self->st_pending),
       "frames-after-close", G_TYPE_UINT64, STAT_GET (self->st_after_close),
+      "credits-sent", G_TYPE_UINT64, STAT_GET (self->st_credits),
+      "connections-failed", G_TYPE_UINT64, STAT_GET (self->st_failed),
       NULL);
+  g_mutex_lock (&self->flow_lock);
+  gst_structure_set (s, "flow-control", G_TYPE_BOOLEAN, self->flow_active,
+      NULL);
+  g_mutex_unlock (&self->flow_lock);
 
   g_value_init (&array, GST_TYPE_ARRAY);
   GST_OBJECT_LOCK (self);
@@ -1506,7 +2033,10 @@ gst_frame_demux_get_stats (GstFrameDemux * self)
             "conn", G_TYPE_UINT, conn->conn_no,
             "frames", G_TYPE_UINT64, STAT_GET (conn->frames),
             "bytes", G_TYPE_UINT64, STAT_GET (conn->bytes),
-            "dropped", G_TYPE_UINT64, STAT_GET (conn->dropped), NULL));
+            "dropped", G_TYPE_UINT64, STAT_GET (conn->dropped),
+            "queued-bytes", G_TYPE_UINT64, STAT_GET (conn->queued_bytes),
+            "failed", G_TYPE_BOOLEAN, g_atomic_int_get (&conn->dead) != 0,
+            NULL));
     gst_value_array_append_and_take_value (&array, &v);
   }
   GST_OBJECT_UNLOCK (self);
@@ -1528,6 +2058,18 @@ gst_frame_demux_set_property (GObject * object, guint prop_id,
       break;
     case PROP_CORRUPTION_POLICY:
       g_atomic_int_set (&self->corruption_policy, g_value_get_enum (value));
+      break;
+    case PROP_FLOW_CONTROL:
+      g_atomic_int_set (&self->flow_control, g_value_get_boolean (value));
+      break;
+    case PROP_WINDOW:
+      g_atomic_int_set (&self->window_size, g_value_get_uint (value));
+      break;
+    case PROP_TUNNEL_WINDOW:
+      g_atomic_int_set (&self->tunnel_window, g_value_get_uint (value));
+      break;
+    case PROP_MAX_CONNECTIONS:
+      g_atomic_int_set (&self->max_connections, g_value_get_uint (value));
       break;
     case PROP_CAPS:
       GST_OBJECT_LOCK (self);
@@ -1553,6 +2095,18 @@ gst_frame_demux_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_CORRUPTION_POLICY:
       g_value_set_enum (value, g_atomic_int_get (&self->corruption_policy));
+      break;
+    case PROP_FLOW_CONTROL:
+      g_value_set_boolean (value, g_atomic_int_get (&self->flow_control));
+      break;
+    case PROP_WINDOW:
+      g_value_set_uint (value, g_atomic_int_get (&self->window_size));
+      break;
+    case PROP_TUNNEL_WINDOW:
+      g_value_set_uint (value, g_atomic_int_get (&self->tunnel_window));
+      break;
+    case PROP_MAX_CONNECTIONS:
+      g_value_set_uint (value, g_atomic_int_get (&self->max_connections));
       break;
     case PROP_CAPS:
       GST_OBJECT_LOCK (self);

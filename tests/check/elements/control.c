@@ -183,6 +183,7 @@ golden_stream (const gchar ** frames, guint n)
 /* ---- event log of a framedemux ---- */
 
 static GMutex log_lock;
+static GCond log_cond;
 static GPtrArray *event_log;    /* gchar *, in order */
 static GPtrArray *recv_pads;    /* test pads linked to demux source pads */
 
@@ -200,6 +201,7 @@ log_event (const gchar * format, ...)
   va_end (args);
   g_mutex_lock (&log_lock);
   g_ptr_array_add (event_log, s);
+  g_cond_broadcast (&log_cond);
   g_mutex_unlock (&log_lock);
 }
 
@@ -325,19 +327,72 @@ log_reset (void)
   recv_pads = g_ptr_array_new_with_free_func (gst_object_unref);
 }
 
+/* Which ordered sequence a log entry belongs to. Each source pad pushes
+ * from its own thread, so only these orders are defined: everything of
+ * one connection (its pad's caps, data and EOS, then its removal and the
+ * connection-closed signal), and the element's own signals
+ * (connection-opened, control-message) in stream order. */
+static gchar *
+log_sequence (const gchar * entry)
+{
+  guint conn;
+  gchar kind[16];
+
+  if (sscanf (entry, "%15s %u", kind, &conn) == 2 &&
+      (strcmp (kind, "caps") == 0 || strcmp (kind, "data") == 0 ||
+          strcmp (kind, "eos") == 0 || strcmp (kind, "removed") == 0 ||
+          strcmp (kind, "closed") == 0))
+    return g_strdup_printf ("connection %u", conn);
+  return g_strdup ("element");
+}
+
 static void
 log_check (const gchar ** expected, guint n)
 {
+  GHashTable *seqs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      (GDestroyNotify) g_ptr_array_unref);
+  GHashTableIter iter;
+  gpointer key, value;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
   guint i;
 
-  for (i = 0; i < MAX (n, event_log->len); i++) {
-    const gchar *got = i < event_log->len ?
-        g_ptr_array_index (event_log, i) : "(nothing)";
-    const gchar *want = i < n ? expected[i] : "(nothing)";
+  /* pads push, and closed pads go, from other threads: wait (bounded) */
+  g_mutex_lock (&log_lock);
+  while (event_log->len < n && g_cond_wait_until (&log_cond, &log_lock,
+          deadline));
+  g_mutex_unlock (&log_lock);
 
-    fail_unless (strcmp (got, want) == 0, "event %u: got '%s', expected "
-        "'%s'", i, got, want);
+  for (i = 0; i < n; i++) {
+    gchar *seq = log_sequence (expected[i]);
+    GPtrArray *a = g_hash_table_lookup (seqs, seq);
+
+    if (a == NULL) {
+      a = g_ptr_array_new ();
+      g_hash_table_insert (seqs, g_strdup (seq), a);
+    }
+    g_ptr_array_add (a, (gpointer) expected[i]);
+    g_free (seq);
   }
+  /* every entry logged must come next in its sequence */
+  for (i = 0; i < event_log->len; i++) {
+    const gchar *got = g_ptr_array_index (event_log, i);
+    gchar *seq = log_sequence (got);
+    GPtrArray *a = g_hash_table_lookup (seqs, seq);
+    const gchar *want = a && a->len ? g_ptr_array_index (a, 0) : "(nothing)";
+
+    fail_unless (strcmp (got, want) == 0, "%s, entry %u of the log: got "
+        "'%s', expected '%s'", seq, i, got, want);
+    g_ptr_array_remove_index (a, 0);
+    g_free (seq);
+  }
+  g_hash_table_iter_init (&iter, seqs);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    GPtrArray *a = value;
+
+    fail_unless (a->len == 0, "%s: '%s' never came", (gchar *) key,
+        a->len ? (gchar *) g_ptr_array_index (a, 0) : "");
+  }
+  g_hash_table_destroy (seqs);
 }
 
 static GstHarness *

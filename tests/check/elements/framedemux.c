@@ -230,10 +230,25 @@ get_collector (Ctx * ctx, guint conn)
   return g_hash_table_lookup (ctx->collectors, GUINT_TO_POINTER (conn));
 }
 
+/* Every pad pushes from its own thread: a drain query waits until all
+ * that was queued has reached the collectors. */
+static void
+drain (Ctx * ctx)
+{
+  GstQuery *q = gst_query_new_drain ();
+
+  gst_pad_peer_query (ctx->h->srcpad, q);
+  gst_query_unref (q);
+}
+
 static GstFlowReturn
 push_bytes (Ctx * ctx, const guint8 * data, gsize len)
 {
-  return gst_harness_push (ctx->h, gst_buffer_new_memdup (data, len));
+  GstFlowReturn ret = gst_harness_push (ctx->h,
+      gst_buffer_new_memdup (data, len));
+
+  drain (ctx);
+  return ret;
 }
 
 static void
@@ -330,7 +345,10 @@ conn_u64 (Ctx * ctx, guint conn, const gchar * field)
 static void
 assert_bytes (Ctx * ctx, guint conn, const guint8 * data, gsize len)
 {
-  Collector *c = get_collector (ctx, conn);
+  Collector *c;
+
+  drain (ctx);
+  c = get_collector (ctx, conn);
 
   fail_unless (c != NULL, "no pad for connection %u", conn);
   fail_unless_equals_int (c->data->len, len);
@@ -687,12 +705,14 @@ GST_START_TEST (test_pending_holds_no_input_refs)
 
     fail_unless_equals_int (gst_harness_push (ctx->h, gst_buffer_ref (in)),
         GST_FLOW_OK);
+    drain (ctx);
     fail_unless_equals_int (GST_MINI_OBJECT_REFCOUNT_VALUE (in), 1);
     fail_unless_equals_int (GST_MINI_OBJECT_REFCOUNT_VALUE (mem), 1);
     gst_buffer_unref (in);
     pos = steps[i][0];
     fail_unless_equals_uint64 (stat_u64 (ctx, "bytes-pending"), steps[i][1]);
   }
+  drain (ctx);
   fail_unless_equals_int (get_collector (ctx, 1)->data->len,
       sizeof (payload));
   fail_unless_equals_uint64 (stat_u64 (ctx, "resyncs"), 1);
@@ -734,6 +754,7 @@ GST_START_TEST (test_zero_copy)
   fail_unless (gst_buffer_map (in, &inmap, GST_MAP_READ));
   fail_unless_equals_int (gst_harness_push (ctx->h, gst_buffer_ref (in)),
       GST_FLOW_OK);
+  drain (ctx);
   c = get_collector (ctx, 1);
   fail_unless_equals_int (c->buffers->len, 10);
   for (i = 0; i < 10; i++) {
@@ -757,6 +778,7 @@ GST_START_TEST (test_zero_copy)
   fail_unless (gst_buffer_map (in, &inmap, GST_MAP_READ));
   fail_unless_equals_int (gst_harness_push (ctx->h, gst_buffer_ref (in)),
       GST_FLOW_OK);
+  drain (ctx);
   fail_unless_equals_int (c->buffers->len, 10);
   fail_if (mem_inside (g_ptr_array_index (c->buffers, 0), inmap.data,
           inmap.size));
