@@ -147,7 +147,7 @@ frame_demux_conn_resume (FrameDemuxConn * conn)
 }
 
 void
-frame_demux_conn_free (FrameDemuxConn * conn)
+frame_demux_conn_stop (FrameDemuxConn * conn)
 {
   g_mutex_lock (&conn->lock);
   conn->flushing = TRUE;
@@ -155,6 +155,11 @@ frame_demux_conn_free (FrameDemuxConn * conn)
   g_cond_broadcast (&conn->cond);
   g_mutex_unlock (&conn->lock);
   gst_pad_stop_task (conn->pad);
+}
+
+void
+frame_demux_conn_free (FrameDemuxConn * conn)
+{
   gst_object_unref (conn->pad);
   g_mutex_clear (&conn->lock);
   g_cond_clear (&conn->cond);

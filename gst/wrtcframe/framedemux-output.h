@@ -97,8 +97,9 @@ void frame_demux_conn_mark_flushing (FrameDemuxConn * conn);
 void frame_demux_conn_wait_paused (FrameDemuxConn * conn);
 /* ...then accepts data again and restarts it. */
 void frame_demux_conn_resume (FrameDemuxConn * conn);
-/* Stops the task for good and frees @conn (not its pad's place in the
- * element: the caller removes the pad). */
+/* Stops the task for good (the caller then removes the pad)... */
+void frame_demux_conn_stop (FrameDemuxConn * conn);
+/* ...and frees @conn. */
 void frame_demux_conn_free (FrameDemuxConn * conn);
 
 G_END_DECLS

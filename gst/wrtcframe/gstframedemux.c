@@ -599,16 +599,21 @@ gst_frame_demux_reset (GstFrameDemux * self)
 
 static GList *take_closing (GstFrameDemux * self);
 
-/* Stops @conn's task and takes its pad out of the element. */
+/* Stops @conn's task and takes its pad out of the element; @conn stays
+ * allocated (lists may still point at it): frame_demux_conn_free () it. */
+static void
+gst_frame_demux_unplug_conn (GstFrameDemux * self, FrameDemuxConn * conn)
+{
+  frame_demux_conn_stop (conn);
+  gst_pad_set_active (conn->pad, FALSE);
+  gst_element_remove_pad (GST_ELEMENT (self), conn->pad);
+}
+
 static void
 gst_frame_demux_drop_conn (GstFrameDemux * self, FrameDemuxConn * conn)
 {
-  GstPad *pad = gst_object_ref (conn->pad);
-
+  gst_frame_demux_unplug_conn (self, conn);
   frame_demux_conn_free (conn);
-  gst_pad_set_active (pad, FALSE);
-  gst_element_remove_pad (GST_ELEMENT (self), pad);
-  gst_object_unref (pad);
 }
 
 static void
@@ -784,13 +789,8 @@ remove_closed_conn (GstElement * element, gpointer data)
 
   conn_no = conn->conn_no;
   reason = conn->close_reason;
-  gst_frame_demux_drop_conn (self, conn);
-
-  GST_OBJECT_LOCK (self);
-  self->closing = g_list_remove (self->closing, conn);
-  g_cond_broadcast (&self->closing_cond);
-  GST_OBJECT_UNLOCK (self);
-
+  gst_frame_demux_unplug_conn (self, conn);
+  /* still before a new connection with this number can appear */
   gst_element_post_message (element,
       gst_message_new_element (GST_OBJECT (self),
           gst_structure_new ("framedemux-connection-closed",
@@ -798,6 +798,12 @@ remove_closed_conn (GstElement * element, gpointer data)
               NULL)));
   g_signal_emit (self, demux_signals[SIGNAL_CONNECTION_CLOSED], 0, conn_no,
       reason);
+
+  GST_OBJECT_LOCK (self);
+  self->closing = g_list_remove (self->closing, conn);
+  g_cond_broadcast (&self->closing_cond);
+  GST_OBJECT_UNLOCK (self);
+  frame_demux_conn_free (conn);
 }
 
 /* Takes the closed connections out of the list (for the caller to drop),
