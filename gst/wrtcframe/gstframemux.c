@@ -110,6 +110,7 @@
 #include "gstframemux.h"
 #include "gstwrtcframeelements.h"
 #include "frame-codec.h"
+#include "wrtcframe-events.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_frame_mux_debug);
 #define GST_CAT_DEFAULT gst_frame_mux_debug
@@ -117,6 +118,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_frame_mux_debug);
 #define DEFAULT_MAX_MESSAGE_SIZE 65536
 #define MIN_MAX_MESSAGE_SIZE 64
 #define DEFAULT_MAX_QUEUE_BYTES (1024 * 1024)
+#define DEFAULT_FLOW_CONTROL TRUE
+/* below usrsctp's 1 MiB send buffer, so sctpenc never meets EAGAIN */
+#define DEFAULT_MAX_IN_FLIGHT (768 * 1024)
+#define DEFAULT_ACK_TIMEOUT 60000
 
 /* How long after downstream last signalled backpressure frames keep
  * queueing (and so coalescing) instead of taking the fast path. */
@@ -162,6 +167,11 @@ struct _GstFrameMuxPad
   GstCaps *caps;                /* last caps received */
   guint64 frames;
   guint64 bytes;
+  /* flow control: payload bytes since OpenConnection, and the peer's last
+   * acknowledgement of them */
+  guint64 sent;
+  guint64 acked;
+  gboolean peer_closed;         /* the peer's branch failed */
 };
 
 enum
@@ -278,6 +288,19 @@ struct _GstFrameMux
   guint max_queue_bytes;
   GSList *dead_pads;            /* released pads to unref outside the lock */
 
+  /* Flow control (wire-format.md), under lock. */
+  gboolean flow_control;        /* property: offer it */
+  guint max_in_flight;
+  guint ack_timeout;            /* ms, 0: never */
+  gboolean need_offer;          /* FlowOffer not queued yet */
+  gboolean flow_active;         /* the peer granted windows */
+  guint32 flow_window;
+  guint32 flow_tunnel;
+  guint64 outstanding;          /* sent - acked over the live pads */
+  gint64 last_progress;         /* monotonic us of the last ack */
+  guint64 stat_credit_waits;
+  guint64 stat_credits;
+
   /* A frame partly sent: its remainder must start the next message. Only
    * the pusher touches it (with the lock held in gather). */
   gboolean have_split;
@@ -308,6 +331,9 @@ enum
   PROP_SEND_CAPS,
   PROP_ANNOUNCE,
   PROP_FORWARD_EOS,
+  PROP_FLOW_CONTROL,
+  PROP_MAX_IN_FLIGHT,
+  PROP_ACK_TIMEOUT,
 };
 
 enum
@@ -341,8 +367,11 @@ GST_ELEMENT_REGISTER_DEFINE (framemux, "framemux", GST_RANK_NONE,
     GST_TYPE_FRAME_MUX);
 
 #define HAS_DATA(m) ((m)->pending_frames > 0 || (m)->have_split)
+/* with flow control, EOS waits until the peer has everything: only then
+ * may the channel close without loss */
 #define NEED_EOS(m) ((m)->n_pads > 0 && (m)->n_eos == (m)->n_pads && \
-    !(m)->eos_sent && (m)->forward_eos)
+    !(m)->eos_sent && (m)->forward_eos && \
+    (!(m)->flow_active || (m)->outstanding == 0))
 
 static inline gsize
 frame_wire_size (gsize len)
@@ -455,6 +484,181 @@ push_buffer (GstFrameMux * mux, GstBuffer * out)
   return gst_pad_push (mux->srcpad, out);
 }
 
+/* ---- flow control ---- */
+
+static void flush_pad_queue (GstFrameMux * mux, GstFrameMuxPad * mpad,
+    gboolean keep_control);
+static gboolean gst_frame_mux_send_control (GstFrameMux * mux, guint code,
+    GBytes * data);
+static void unref_dead_pads (GSList * dead);
+
+/* May @mpad send a frame of @size now (wire-format.md's sender rules)?
+ * Lock held. */
+static gboolean
+credit_allows (GstFrameMux * mux, GstFrameMuxPad * mpad, guint64 size)
+{
+  guint64 out = mpad->sent - mpad->acked;
+
+  if (out >= mux->flow_window / 4 && out + size > mux->flow_window)
+    return FALSE;
+  return mux->outstanding < mux->flow_tunnel / 4 ||
+      mux->outstanding + size <= mux->flow_tunnel;
+}
+
+/* Takes @size payload bytes of @mpad into account. Lock held. */
+static inline void
+credit_take (GstFrameMux * mux, GstFrameMuxPad * mpad, guint64 size)
+{
+  mpad->sent += size;
+  mux->outstanding += size;
+}
+
+/* Stops counting what @mpad has unacknowledged. Lock held. */
+static void
+credit_forget (GstFrameMux * mux, GstFrameMuxPad * mpad)
+{
+  mux->outstanding -= mpad->sent - mpad->acked;
+  mpad->sent = mpad->acked = 0;
+}
+
+/* TRUE when the peer has acknowledged nothing for ack-timeout while data
+ * is outstanding: the channel stalled or the peer stopped reading. */
+static gboolean
+credit_stalled (GstFrameMux * mux)
+{
+  return mux->flow_active && mux->ack_timeout > 0 && mux->outstanding > 0 &&
+      g_get_monotonic_time () - mux->last_progress >=
+      (gint64) mux->ack_timeout * 1000;
+}
+
+static void
+post_stalled (GstFrameMux * mux, guint64 outstanding, guint timeout)
+{
+  GST_ELEMENT_ERROR (mux, STREAM, FAILED,
+      ("The peer acknowledged nothing for %u ms while %" G_GUINT64_FORMAT
+          " bytes are outstanding: the data channel has stalled, or the "
+          "receiving side stopped reading.", timeout, outstanding),
+      ("flow control: no FlowCredit within ack-timeout"));
+}
+
+/* Waits on @cond until woken, or until the ack timeout would expire.
+ * Lock held. */
+static void
+credit_wait (GstFrameMux * mux, GCond * cond)
+{
+  if (mux->flow_active && mux->ack_timeout > 0 && mux->outstanding > 0)
+    g_cond_wait_until (cond, &mux->lock, mux->last_progress +
+        (gint64) mux->ack_timeout * 1000 + 1000);
+  else
+    g_cond_wait (cond, &mux->lock);
+}
+
+/* The first frame of a stream that offers credit, queued with the first
+ * control message (an idle framemux stays silent). Lock held. */
+static void
+queue_flow_offer (GstFrameMux * mux)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, 2 + WRTC_FLOW_OFFER_SIZE,
+      NULL);
+  GstMapInfo map;
+  MuxFrame f;
+
+  if (G_LIKELY (!mux->need_offer))
+    return;
+  mux->need_offer = FALSE;
+  if (!mux->flow_control || !mux->announce) {
+    gst_buffer_unref (buf);
+    return;
+  }
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  wrtc_flow_encode_offer (map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  f.buf = buf;
+  f.ts = wrtc_frame_now_ms ();
+  f.conn = WRTC_FRAME_CONTROL_CONN;
+  gst_queue_array_push_tail_struct (mux->control, &f);
+  mux->control_bytes += map.size;
+  mux->pending_frames++;
+  mux->stat_control++;
+}
+
+/* A control message from the receiver of our stream (framedemux, directly
+ * or through the data channel). */
+static void
+apply_feedback (GstFrameMux * mux, GBytes * payload)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+  WrtcControlMessage msg;
+  GstFrameMuxPad *mpad;
+  guint32 failed_conn = 0;
+  GSList *dead = NULL;
+
+  if (wrtc_control_parse (data, size, &msg) != WRTC_CONTROL_PARSE_OK) {
+    GST_DEBUG_OBJECT (mux, "ignoring malformed feedback of %" G_GSIZE_FORMAT
+        " bytes", size);
+    return;
+  }
+  g_mutex_lock (&mux->lock);
+  switch (msg.code) {
+    case WRTC_CONTROL_FLOW_GRANT:{
+      guint32 window, tunnel;
+
+      if (!mux->flow_control || !mux->announce || mux->flow_active)
+        break;
+      wrtc_flow_read_grant (&msg, &window, &tunnel);
+      mux->flow_window = MAX (window, 1);
+      mux->flow_tunnel = MAX (tunnel, 1);
+      if (mux->max_in_flight > 0)
+        mux->flow_tunnel = MIN (mux->flow_tunnel, mux->max_in_flight);
+      mux->flow_active = TRUE;
+      mux->last_progress = g_get_monotonic_time ();
+      GST_INFO_OBJECT (mux, "flow control on: window %u per connection, %u "
+          "in all", mux->flow_window, mux->flow_tunnel);
+      break;
+    }
+    case WRTC_CONTROL_FLOW_CREDIT:{
+      guint64 delivered = wrtc_flow_read_credit (&msg);
+
+      mpad = g_hash_table_lookup (mux->pads, GUINT_TO_POINTER (msg.conn_no));
+      mux->stat_credits++;
+      if (mpad == NULL || !mux->flow_active)
+        break;
+      delivered = MIN (delivered, mpad->sent);
+      if (delivered > mpad->acked) {
+        mux->outstanding -= delivered - mpad->acked;
+        mpad->acked = delivered;
+        mux->last_progress = g_get_monotonic_time ();
+        wake_all_chains (mux);
+        if (NEED_EOS (mux))
+          wake_task (mux);
+      }
+      break;
+    }
+    case WRTC_CONTROL_CLOSE_CONNECTION:
+      mpad = g_hash_table_lookup (mux->pads, GUINT_TO_POINTER (msg.conn_no));
+      if (mpad == NULL || mpad->peer_closed || msg.reason != 1)
+        break;
+      mpad->peer_closed = TRUE;
+      failed_conn = msg.conn_no;
+      flush_pad_queue (mux, mpad, TRUE);
+      credit_forget (mux, mpad);
+      wake_all_chains (mux);
+      dead = mux->dead_pads;
+      mux->dead_pads = NULL;
+      break;
+    default:
+      break;
+  }
+  g_mutex_unlock (&mux->lock);
+  unref_dead_pads (dead);
+  if (failed_conn != 0)
+    GST_ELEMENT_WARNING (mux, STREAM, FAILED,
+        ("The peer closed connection %u: its receiving branch failed. The "
+            "connection's sink pad takes no more data; the others go on.",
+            failed_conn), ("CloseConnection with reason Error"));
+}
+
 /* @mpad left the ring (its queue is empty). A released pad lived on only
  * for its queued frames; its successor with the same number may go now.
  * Lock held. */
@@ -565,9 +769,12 @@ pad_queue_open (GstFrameMux * mux, GstFrameMuxPad * mpad)
 {
   GstBuffer *buf;
 
+  if (!mpad->opened)
+    credit_forget (mux, mpad);  /* the peer counts anew from here */
   mpad->opened = TRUE;
   if (!mux->announce)
     return;
+  queue_flow_offer (mux);
   if (mux->send_caps && mpad->caps != NULL) {
     gchar *str = gst_caps_to_string (mpad->caps);
     gsize len = strlen (str);
@@ -755,8 +962,20 @@ gst_frame_mux_loop (GstFrameMux * mux)
         continue;
       }
     }
+    if (G_UNLIKELY (credit_stalled (mux) && mux->last_flow == GST_FLOW_OK &&
+            !HAS_DATA (mux))) {
+      guint64 out = mux->outstanding;
+
+      /* EOS waits for the last acknowledgement, which does not come */
+      mux->last_flow = GST_FLOW_ERROR;
+      wake_all_chains (mux);
+      g_mutex_unlock (&mux->lock);
+      post_stalled (mux, out, mux->ack_timeout);
+      g_mutex_lock (&mux->lock);
+      continue;
+    }
     mux->task_waiting = TRUE;
-    g_cond_wait (&mux->task_cond, &mux->lock);
+    credit_wait (mux, &mux->task_cond);
     mux->task_waiting = FALSE;
   }
 
@@ -858,7 +1077,7 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   gsize size = gst_buffer_get_size (buf);
   guint64 ts = wrtc_frame_now_ms ();
   GstFlowReturn ret = GST_FLOW_OK;
-  gboolean counted_block = FALSE;
+  gboolean counted_block = FALSE, counted_credit = FALSE;
 
   if (G_UNLIKELY (size > G_MAXUINT32)) {
     GST_ELEMENT_ERROR (mux, STREAM, FAILED,
@@ -879,13 +1098,37 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       ret = mux->last_flow;
       goto drop;
     }
-    if (G_UNLIKELY (mpad->eos)) {
+    if (G_UNLIKELY (mpad->eos || mpad->peer_closed)) {
       ret = GST_FLOW_EOS;
       goto drop;
     }
     /* the peer learns of the connection before its first data */
     if (G_UNLIKELY (!mpad->opened))
       pad_queue_open (mux, mpad);
+    if (G_UNLIKELY (mux->flow_active && !credit_allows (mux, mpad, size))) {
+      if (credit_stalled (mux)) {
+        guint64 outstanding = mux->outstanding;
+        guint timeout = mux->ack_timeout;
+
+        mux->last_flow = GST_FLOW_ERROR;
+        wake_all_chains (mux);
+        g_mutex_unlock (&mux->lock);
+        post_stalled (mux, outstanding, timeout);
+        gst_buffer_unref (buf);
+        return GST_FLOW_ERROR;
+      }
+      if (!counted_credit) {
+        mux->stat_credit_waits++;
+        counted_credit = TRUE;
+      }
+      GST_LOG_OBJECT (pad, "no credit (%" G_GUINT64_FORMAT " outstanding, "
+          "%" G_GUINT64_FORMAT " in all), waiting", mpad->sent - mpad->acked,
+          mux->outstanding);
+      mpad->waiting = TRUE;
+      credit_wait (mux, &mpad->space_cond);
+      mpad->waiting = FALSE;
+      continue;
+    }
     if (!mux->pushing && !HAS_DATA (mux) && !coalescing (mux)) {
       gsize max_msg = mux->max_message_size;
 
@@ -894,6 +1137,7 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       mux->stat_bytes += size;
       mpad->frames++;
       mpad->bytes += size;
+      credit_take (mux, mpad, size);
       g_mutex_unlock (&mux->lock);
       return push_own_frame (mux, mpad->conn, ts, buf, max_msg);
     }
@@ -912,6 +1156,7 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
 
   pad_enqueue (mux, mpad, buf, mpad->conn, ts);
+  credit_take (mux, mpad, size);
   mpad->frames++;
   mpad->bytes += size;
   mux->stat_frames++;
@@ -1060,6 +1305,7 @@ static gboolean
 gst_frame_mux_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
   GstFrameMux *mux = GST_FRAME_MUX (parent);
+  GBytes *payload;
 
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_SEEK:
@@ -1072,7 +1318,20 @@ gst_frame_mux_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
        * thread, blocked in its own push meanwhile, nothing could queue:
        * stop taking the fast path for a while, so frames pile up while the
        * task pushes and leave packed into full messages. */
-      if (gst_event_has_name (event, "wrtc-backpressure")) {
+      if ((payload = wrtc_control_event_payload (event,
+                  WRTC_EVENT_FEEDBACK))) {
+        apply_feedback (mux, payload);
+        g_bytes_unref (payload);
+      } else if ((payload = wrtc_control_event_payload (event,
+                  WRTC_EVENT_SEND_CONTROL))) {
+        gsize n;
+        const guint8 *d = g_bytes_get_data (payload, &n);
+        GBytes *rest = g_bytes_new_from_bytes (payload, 2, n - 2);
+
+        gst_frame_mux_send_control (mux, (guint) (d[0] << 8 | d[1]), rest);
+        g_bytes_unref (rest);
+        g_bytes_unref (payload);
+      } else if (gst_event_has_name (event, "wrtc-backpressure")) {
         g_mutex_lock (&mux->lock);
         if (mux->coalesce_until == 0)
           GST_DEBUG_OBJECT (mux, "downstream backpressure: coalescing");
@@ -1248,6 +1507,7 @@ gst_frame_mux_release_pad (GstElement * element, GstPad * pad)
       wake_task (mux);
   }
   mpad->released = TRUE;
+  credit_forget (mux, mpad);
   /* a chain waiting for space gives up (its buffer was not accepted);
    * what is queued stays and is still sent, the ring keeps the pad alive */
   if (mpad->waiting)
@@ -1332,10 +1592,16 @@ gst_frame_mux_change_state (GstElement * element, GstStateChange transition)
         /* a new session: the peer must hear of the connection again */
         p->opened = FALSE;
         p->frames = p->bytes = 0;
+        p->sent = p->acked = 0;
+        p->peer_closed = FALSE;
       }
+      mux->flow_active = FALSE;
+      mux->outstanding = 0;
+      mux->stat_credit_waits = mux->stat_credits = 0;
       mux->stat_control = 0;
       mux->stat_frames = mux->stat_bytes = mux->stat_messages = 0;
       mux->stat_bytes_out = mux->stat_frames_split = mux->stat_blocked = 0;
+      mux->need_offer = TRUE;
       g_mutex_unlock (&mux->lock);
       break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
@@ -1396,7 +1662,11 @@ gst_frame_mux_get_stats (GstFrameMux * mux)
       "bytes-out", G_TYPE_UINT64, mux->stat_bytes_out,
       "frames-split", G_TYPE_UINT64, mux->stat_frames_split,
       "blocked", G_TYPE_UINT64, mux->stat_blocked,
-      "control-frames", G_TYPE_UINT64, mux->stat_control, NULL);
+      "control-frames", G_TYPE_UINT64, mux->stat_control,
+      "flow-control", G_TYPE_BOOLEAN, mux->flow_active,
+      "outstanding", G_TYPE_UINT64, mux->outstanding,
+      "credit-waits", G_TYPE_UINT64, mux->stat_credit_waits,
+      "credits", G_TYPE_UINT64, mux->stat_credits, NULL);
   pads = g_ptr_array_sized_new (g_hash_table_size (mux->pads));
   g_hash_table_iter_init (&iter, mux->pads);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -1411,7 +1681,8 @@ gst_frame_mux_get_stats (GstFrameMux * mux)
             "conn", G_TYPE_UINT, p->conn,
             "frames", G_TYPE_UINT64, p->frames,
             "bytes", G_TYPE_UINT64, p->bytes,
-            "queued-bytes", G_TYPE_UINT64, p->queued_bytes, NULL));
+            "queued-bytes", G_TYPE_UINT64, p->queued_bytes,
+            "outstanding", G_TYPE_UINT64, p->sent - p->acked, NULL));
     gst_value_array_append_and_take_value (&array, &v);
   }
   g_mutex_unlock (&mux->lock);
@@ -1456,6 +1727,21 @@ gst_frame_mux_set_property (GObject * object, guint prop_id,
         wake_task (mux);
       g_mutex_unlock (&mux->lock);
       break;
+    case PROP_FLOW_CONTROL:
+      g_mutex_lock (&mux->lock);
+      mux->flow_control = g_value_get_boolean (value);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      g_mutex_lock (&mux->lock);
+      mux->max_in_flight = g_value_get_uint (value);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_ACK_TIMEOUT:
+      g_mutex_lock (&mux->lock);
+      mux->ack_timeout = g_value_get_uint (value);
+      g_mutex_unlock (&mux->lock);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1492,6 +1778,21 @@ gst_frame_mux_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_FORWARD_EOS:
       g_mutex_lock (&mux->lock);
       g_value_set_boolean (value, mux->forward_eos);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_FLOW_CONTROL:
+      g_mutex_lock (&mux->lock);
+      g_value_set_boolean (value, mux->flow_control);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      g_mutex_lock (&mux->lock);
+      g_value_set_uint (value, mux->max_in_flight);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_ACK_TIMEOUT:
+      g_mutex_lock (&mux->lock);
+      g_value_set_uint (value, mux->ack_timeout);
       g_mutex_unlock (&mux->lock);
       break;
     case PROP_STATS:
@@ -1560,6 +1861,7 @@ gst_frame_mux_send_control (GstFrameMux * mux, guint code, GBytes * data)
     gst_buffer_unref (buf);
     return FALSE;
   }
+  queue_flow_offer (mux);
   f.buf = buf;
   f.ts = wrtc_frame_now_ms ();
   f.conn = WRTC_FRAME_CONTROL_CONN;
@@ -1679,6 +1981,53 @@ gst_frame_mux_class_init (GstFrameMuxClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
 
   /**
+   * GstFrameMux:flow-control:
+   *
+   * Offer credit flow control (FlowOffer as the first frame) and, once the
+   * receiver grants windows, keep to them: a connection without credit
+   * blocks only its own sink pad, and EOS goes out only after the peer
+   * acknowledged every byte. A reference peer skips the offer and grants
+   * nothing, so it sees today's stream.
+   */
+  g_object_class_install_property (gobject_class, PROP_FLOW_CONTROL,
+      g_param_spec_boolean ("flow-control", "Flow control",
+          "Offer credit flow control and keep to the windows the receiver "
+          "grants (per connection and for the whole tunnel); EOS then waits "
+          "until the peer has acknowledged everything",
+          DEFAULT_FLOW_CONTROL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstFrameMux:max-in-flight:
+   *
+   * Caps the receiver's tunnel window: unacknowledged bytes over all
+   * connections stay below usrsctp's 1 MiB send buffer by default, so the
+   * SCTP encoder never has to wait for buffer space.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_IN_FLIGHT,
+      g_param_spec_uint ("max-in-flight", "Maximum in flight",
+          "Most unacknowledged bytes over all connections with flow control "
+          "(the lower of this and the receiver's tunnel window; 0: the "
+          "receiver's alone)",
+          0, G_MAXUINT32, DEFAULT_MAX_IN_FLIGHT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstFrameMux:ack-timeout:
+   *
+   * With flow control on, an error is posted when the peer acknowledged
+   * nothing for this long while data is outstanding (a stalled channel or
+   * a receiver that stopped reading), instead of waiting for ever.
+   */
+  g_object_class_install_property (gobject_class, PROP_ACK_TIMEOUT,
+      g_param_spec_uint ("ack-timeout", "Acknowledgement timeout",
+          "Milliseconds without any acknowledgement while data is "
+          "outstanding after which the stream fails with an error (flow "
+          "control only; 0: wait for ever)",
+          0, G_MAXUINT32, DEFAULT_ACK_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
    * GstFrameMux::send-control:
    * @framemux: the element
    * @code: control message code (see wire-format.md), 0..65535
@@ -1732,6 +2081,9 @@ gst_frame_mux_init (GstFrameMux * mux)
   mux->max_queue_bytes = DEFAULT_MAX_QUEUE_BYTES;
   mux->announce = TRUE;
   mux->forward_eos = TRUE;
+  mux->flow_control = DEFAULT_FLOW_CONTROL;
+  mux->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
+  mux->ack_timeout = DEFAULT_ACK_TIMEOUT;
   mux->last_flow = GST_FLOW_OK;
   mux->pieces = g_array_new (FALSE, FALSE, sizeof (MuxPiece));
 
