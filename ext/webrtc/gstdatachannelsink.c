@@ -44,12 +44,34 @@
  * event `wrtc-backpressure`, on which framemux packs the frames that follow
  * into full messages.
  *
+ * ## Flow-control feedback
+ *
+ * With credit flow control (docs/wire-format.md) the element sends two
+ * custom upstream events to the framemux in front of it (fields `code`,
+ * the u16 control code, and `data`, a GBytes): `wrtcframe-feedback`, the
+ * peer's FlowGrant, FlowCredit or CloseConnection about the stream sent
+ * here, and `wrtcframe-send-control`, a message framemux is to send in its
+ * stream. With a datachannelsrc on the same channel (same webrtcbin and
+ * label, or the same channel object; frametunnel) both come from that
+ * source, which relays its framedemux's `wrtcframe-peer-feedback` and
+ * `wrtcframe-feedback`. Without one, the element reads the channel's
+ * incoming messages itself (the peer's datachannelsrc sends whole control
+ * frames) and sends FlowGrant, FlowCredit and CloseConnection upstream as
+ * `wrtcframe-feedback`. Credit is active once a FlowGrant was taken
+ * upstream (`flow-control` in the statistics).
+ *
  * ## End of stream
  *
  * On EOS the element waits until buffered-amount is back to 0, so nothing
  * queued is lost, and then (#GstDataChannelSink:close-on-eos) closes the
- * channel before posting EOS. A channel closed by the peer, or failing,
- * ends rendering with an error that says so.
+ * channel before posting EOS. On GStreamer 1.22.0 to 1.22.2, where closing
+ * can lose the last messages, it closes only with credit active (framemux
+ * then sends EOS once everything was acknowledged); otherwise it leaves
+ * the channel open, posts one warning and completes EOS. A channel closed
+ * by the peer, or failing, or a failed connection, ends rendering and the
+ * drain with an error that says so. A channel awaited from the peer that
+ * has not come after 5 s makes the element warn once (set
+ * create-channel=true on one side); it keeps waiting.
  *
  * ## Statistics
  *
@@ -58,7 +80,9 @@
  * waits for the channel to drain), `time-blocked` (guint64 ns),
  * `cpu-time-blocked` (guint64 ns of the streaming thread's CPU time spent
  * in those waits: near zero, as nothing polls), `peak-buffered-amount`
- * (guint64 bytes) and `buffered-amount` (guint64, now).
+ * (guint64 bytes), `buffered-amount` (guint64, now), `flow-control`
+ * (boolean, credit active), `feedback-read`, `feedback-relayed` and
+ * `controls-relayed` (guint64, events sent upstream).
  *
  * ## Example pipeline
  * |[

@@ -30,6 +30,22 @@
  * When the channel closes, the element pushes whatever is still queued
  * and then EOS. A channel error ends the stream with an error.
  *
+ * ## Flow-control feedback
+ *
+ * The element takes two custom upstream events from the framedemux after
+ * it (docs/wire-format.md, "Credit flow control"; fields `code` and
+ * `data`). `wrtcframe-feedback`, framedemux's FlowGrant, FlowCredit or
+ * CloseConnection for the peer: with a datachannelsink on the same channel
+ * (same webrtcbin and label, or channel object; frametunnel) that sink
+ * sends it upstream as `wrtcframe-send-control` for its framemux to send
+ * in-band; otherwise the element sends it as one whole control frame
+ * (connection 0) in one message, once the channel is open (up to 16 are
+ * kept until then). `wrtcframe-peer-feedback`, the peer's feedback found
+ * in its stream: the datachannelsink on the channel sends it upstream as
+ * `wrtcframe-feedback`; without one it is dropped. A channel awaited from
+ * the peer that has not come after 5 s makes the element warn once (set
+ * create-channel=true on one side); it keeps waiting.
+ *
  * Buffers are timestamped with the pipeline's running time at arrival
  * (`do-timestamp`, on by default); caps are those of the #GstDataChannelSrc:caps
  * property, or whatever downstream accepts when it is unset.
@@ -38,7 +54,8 @@
  *
  * The #GstDataChannelSrc:stats structure `application/x-datachannelsrc-stats`
  * has `messages-received`, `bytes-received`, `queued-bytes`,
- * `peak-queued-bytes` (all guint64).
+ * `peak-queued-bytes`, `feedback-sent`, `feedback-relayed`,
+ * `feedback-dropped` (all guint64).
  *
  * ## Example pipeline
  * |[
