@@ -8,6 +8,7 @@
 #endif
 
 #include "datachannel-link.h"
+#include "frame-codec.h"
 
 #include <string.h>
 
@@ -23,7 +24,23 @@ typedef struct
   GHashTable *channels;         /* label -> GstWebRTCDataChannel (ref) */
   GHashTable *creating;         /* labels being created right now */
   GList *waiters;               /* WrtcChannelLink (ref) awaiting a label */
+  GHashTable *warned;           /* labels warned about as never announced */
 } ChannelRegistry;
+
+/* Which datachannelsink (0) and datachannelsrc (1) of this process use a
+ * channel object, so that the two can relay the flow-control feedback
+ * between them (docs/wire-format.md, "Credit flow control"). Kept as data
+ * on the channel, freed with it. The owner pointers only identify which
+ * link attached the element, for detaching. */
+typedef struct
+{
+  GMutex lock;
+  GWeakRef element[2];
+  WrtcChannelLink *owner[2];
+} ChannelPeers;
+
+#define PEERS_KEY "wrtcframe-channel-peers"
+G_LOCK_DEFINE_STATIC (peers_create);
 
 GST_DEBUG_CATEGORY_STATIC (wrtc_channel_link_debug);
 #define GST_CAT_DEFAULT wrtc_channel_link_debug
@@ -32,7 +49,8 @@ GST_DEBUG_CATEGORY_STATIC (wrtc_channel_link_debug);
 G_LOCK_DEFINE_STATIC (registry_create);
 
 WrtcChannelLink *
-wrtc_channel_link_new (gboolean receives, guint64 max_queue_bytes)
+wrtc_channel_link_new (gboolean receives, WrtcChannelMessageFunc on_message,
+    guint64 max_queue_bytes)
 {
   WrtcChannelLink *link = g_new0 (WrtcChannelLink, 1);
 
@@ -43,7 +61,9 @@ wrtc_channel_link_new (gboolean receives, guint64 max_queue_bytes)
   g_mutex_init (&link->lock);
   g_cond_init (&link->cond);
   g_queue_init (&link->queue);
+  g_queue_init (&link->control_out);
   link->receives = receives;
+  link->on_message = on_message;
   link->max_queue_bytes = max_queue_bytes;
   return link;
 }
@@ -61,6 +81,7 @@ wrtc_channel_link_unref (WrtcChannelLink * link)
   if (!g_atomic_int_dec_and_test (&link->refcount))
     return;
   g_queue_clear_full (&link->queue, (GDestroyNotify) gst_mini_object_unref);
+  g_queue_clear_full (&link->control_out, (GDestroyNotify) g_bytes_unref);
   g_clear_object (&link->channel);
   g_clear_error (&link->error);
   g_free (link->label);
@@ -76,6 +97,183 @@ link_unref_closure (gpointer data, GClosure * closure)
   wrtc_channel_link_unref (data);
 }
 
+/* --- the sink and source attached to a channel --- */
+
+static void
+channel_peers_free (ChannelPeers * peers)
+{
+  g_weak_ref_clear (&peers->element[0]);
+  g_weak_ref_clear (&peers->element[1]);
+  g_mutex_clear (&peers->lock);
+  g_free (peers);
+}
+
+static ChannelPeers *
+channel_peers_get (GstWebRTCDataChannel * channel, gboolean create)
+{
+  ChannelPeers *peers;
+
+  G_LOCK (peers_create);
+  peers = g_object_get_data (G_OBJECT (channel), PEERS_KEY);
+  if (!peers && create) {
+    peers = g_new0 (ChannelPeers, 1);
+    g_mutex_init (&peers->lock);
+    g_weak_ref_init (&peers->element[0], NULL);
+    g_weak_ref_init (&peers->element[1], NULL);
+    g_object_set_data_full (G_OBJECT (channel), PEERS_KEY, peers,
+        (GDestroyNotify) channel_peers_free);
+  }
+  G_UNLOCK (peers_create);
+  return peers;
+}
+
+static void
+channel_peers_attach (WrtcChannelLink * link, GstWebRTCDataChannel * channel)
+{
+  GstElement *element = g_weak_ref_get (&link->element);
+  ChannelPeers *peers;
+  guint role = link->receives ? 1 : 0;
+
+  if (!element)
+    return;
+  peers = channel_peers_get (channel, TRUE);
+  g_mutex_lock (&peers->lock);
+  g_weak_ref_set (&peers->element[role], element);
+  peers->owner[role] = link;
+  g_mutex_unlock (&peers->lock);
+  GST_DEBUG_OBJECT (element, "attached to channel %p", channel);
+  gst_object_unref (element);
+}
+
+static void
+channel_peers_detach (WrtcChannelLink * link, GstWebRTCDataChannel * channel)
+{
+  ChannelPeers *peers = channel_peers_get (channel, FALSE);
+  guint role = link->receives ? 1 : 0;
+
+  if (!peers)
+    return;
+  g_mutex_lock (&peers->lock);
+  if (peers->owner[role] == link) {
+    g_weak_ref_set (&peers->element[role], NULL);
+    peers->owner[role] = NULL;
+  }
+  g_mutex_unlock (&peers->lock);
+}
+
+/* The element of the other role on @channel (a new reference), or NULL. */
+static GstElement *
+channel_peers_partner (GstWebRTCDataChannel * channel, gboolean receives)
+{
+  ChannelPeers *peers = channel_peers_get (channel, FALSE);
+  GstElement *partner;
+
+  if (!peers)
+    return NULL;
+  g_mutex_lock (&peers->lock);
+  partner = g_weak_ref_get (&peers->element[receives ? 0 : 1]);
+  g_mutex_unlock (&peers->lock);
+  return partner;
+}
+
+GstElement *
+wrtc_channel_link_get_partner (WrtcChannelLink * link)
+{
+  GstWebRTCDataChannel *channel = NULL;
+  GstElement *partner;
+
+  g_mutex_lock (&link->lock);
+  if (link->wired)
+    channel = g_object_ref (link->channel);
+  g_mutex_unlock (&link->lock);
+  if (!channel)
+    return NULL;
+  partner = channel_peers_partner (channel, link->receives);
+  g_object_unref (channel);
+  return partner;
+}
+
+/* --- control frames datachannelsrc sends itself --- */
+
+/* Sends what is queued once the channel is open. Whoever finds no other
+ * thread sending takes the queue until it is empty, so frames leave in the
+ * order they were queued. send_data_full is safe on the pc thread too
+ * (this runs from on-open). */
+static void
+flush_control (WrtcChannelLink * link)
+{
+  g_mutex_lock (&link->lock);
+  if (link->control_busy || !link->wired || !link->open) {
+    g_mutex_unlock (&link->lock);
+    return;
+  }
+  link->control_busy = TRUE;
+  for (;;) {
+    GBytes *frame;
+    GError *error = NULL;
+    gboolean ok;
+
+    if (link->closed || link->error) {
+      link->control_dropped += link->control_out.length;
+      g_queue_clear_full (&link->control_out, (GDestroyNotify) g_bytes_unref);
+    }
+    frame = g_queue_pop_head (&link->control_out);
+    if (!frame)
+      break;
+    g_mutex_unlock (&link->lock);
+    ok = gst_webrtc_data_channel_send_data_full (link->channel, frame,
+        &error);
+    if (!ok) {
+      GST_WARNING ("could not send a control frame: %s",
+          error ? error->message : "unknown error");
+      g_clear_error (&error);
+    }
+    g_bytes_unref (frame);
+    g_mutex_lock (&link->lock);
+    if (ok)
+      link->control_sent++;
+    else
+      link->control_dropped++;
+  }
+  link->control_busy = FALSE;
+  g_mutex_unlock (&link->lock);
+}
+
+gboolean
+wrtc_channel_link_send_control (WrtcChannelLink * link,
+    const guint8 * payload, gsize size)
+{
+  gsize frame_size = WRTC_FRAME_OVERHEAD + size;
+  guint8 *frame = g_malloc (frame_size);
+  gboolean queued = FALSE;
+
+  if (size < 2 || wrtc_frame_encode (frame, frame_size,
+          WRTC_FRAME_CONTROL_CONN, wrtc_frame_now_ms (), payload,
+          size) != frame_size) {
+    g_free (frame);
+    return FALSE;
+  }
+  g_mutex_lock (&link->lock);
+  if (link->closed || link->error) {
+    GST_DEBUG ("channel closed or failed: control frame dropped");
+    link->control_dropped++;
+  } else if (link->control_out.length >= WRTC_MAX_PENDING_CONTROL) {
+    GST_WARNING ("channel not open yet and %u control frames waiting: "
+        "control frame dropped", WRTC_MAX_PENDING_CONTROL);
+    link->control_dropped++;
+  } else {
+    g_queue_push_tail (&link->control_out,
+        g_bytes_new_take (frame, frame_size));
+    frame = NULL;
+    queued = TRUE;
+  }
+  g_mutex_unlock (&link->lock);
+  g_free (frame);
+  if (queued)
+    flush_control (link);
+  return queued;
+}
+
 /* --- handlers: webrtcbin's pc thread, its PC lock held; never block --- */
 
 static void
@@ -85,6 +283,7 @@ on_open (GstWebRTCDataChannel * channel, WrtcChannelLink * link)
   link->open = TRUE;
   g_cond_broadcast (&link->cond);
   g_mutex_unlock (&link->lock);
+  flush_control (link);
 }
 
 static void
@@ -92,6 +291,8 @@ on_close (GstWebRTCDataChannel * channel, WrtcChannelLink * link)
 {
   g_mutex_lock (&link->lock);
   link->closed = TRUE;
+  link->control_dropped += link->control_out.length;
+  g_queue_clear_full (&link->control_out, (GDestroyNotify) g_bytes_unref);
   g_cond_broadcast (&link->cond);
   g_mutex_unlock (&link->lock);
 }
@@ -200,6 +401,27 @@ on_message_string (GstWebRTCDataChannel * channel, const gchar * str,
     queue_message (link, gst_buffer_new_memdup (str, strlen (str)));
 }
 
+/* datachannelsink: what the peer sends is read here only while no
+ * datachannelsrc is attached to the channel (that one delivers it then). */
+static void
+on_message_data_reader (GstWebRTCDataChannel * channel, GBytes * data,
+    WrtcChannelLink * link)
+{
+  GstElement *element, *partner;
+
+  if (!data || !link->on_message)
+    return;
+  element = g_weak_ref_get (&link->element);
+  if (!element)
+    return;
+  partner = channel_peers_partner (channel, FALSE);
+  if (partner)
+    gst_object_unref (partner);
+  else
+    link->on_message (element, data);
+  gst_object_unref (element);
+}
+
 #define CONNECT(i, name, cb) \
   link->handler_ids[i] = g_signal_connect_data (channel, name, \
       G_CALLBACK (cb), wrtc_channel_link_ref (link), link_unref_closure, 0)
@@ -222,12 +444,15 @@ wire_channel (WrtcChannelLink * link, GstWebRTCDataChannel * channel)
     CONNECT (4, "on-message-string", on_message_string);
   } else {
     CONNECT (5, "on-buffered-amount-low", on_buffered_amount_low);
+    if (link->on_message)
+      CONNECT (3, "on-message-data", on_message_data_reader);
   }
 
   g_object_get (channel, "ready-state", &state, NULL);
   g_mutex_lock (&link->lock);
   link->channel = g_object_ref (channel);
   link->wired = TRUE;
+  link->awaiting = FALSE;
   if (state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
     link->open = TRUE;
   else if (state == GST_WEBRTC_DATA_CHANNEL_STATE_CLOSING
@@ -235,6 +460,8 @@ wire_channel (WrtcChannelLink * link, GstWebRTCDataChannel * channel)
     link->closed = TRUE;
   g_cond_broadcast (&link->cond);
   g_mutex_unlock (&link->lock);
+  channel_peers_attach (link, channel);
+  flush_control (link);
 }
 
 #undef CONNECT
@@ -260,6 +487,7 @@ registry_offer (ChannelRegistry * reg, const gchar * label,
 
   g_hash_table_replace (reg->channels, g_strdup (label),
       g_object_ref (channel));
+  g_hash_table_remove (reg->warned, label);
   for (l = reg->waiters; l; l = next) {
     WrtcChannelLink *link = l->data;
 
@@ -296,6 +524,7 @@ registry_free (ChannelRegistry * reg)
 {
   g_hash_table_unref (reg->channels);
   g_hash_table_unref (reg->creating);
+  g_hash_table_unref (reg->warned);
   g_list_free_full (reg->waiters, (GDestroyNotify) wrtc_channel_link_unref);
   g_mutex_clear (&reg->lock);
   g_cond_clear (&reg->cond);
@@ -316,6 +545,8 @@ registry_ensure (GstElement * webrtcbin)
     reg->channels = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
         g_object_unref);
     reg->creating = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        NULL);
+    reg->warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
         NULL);
     g_object_set_data_full (G_OBJECT (webrtcbin), REGISTRY_KEY, reg,
         (GDestroyNotify) registry_free);
@@ -384,6 +615,9 @@ wrtc_channel_link_bind (WrtcChannelLink * link, GstElement * webrtcbin,
     if (channel) {
       channel = g_object_ref (channel);
     } else if (!create) {
+      g_mutex_lock (&link->lock);
+      link->awaiting = TRUE;
+      g_mutex_unlock (&link->lock);
       reg->waiters = g_list_prepend (reg->waiters,
           wrtc_channel_link_ref (link));
     } else {
@@ -460,6 +694,45 @@ check_reliable (GstWebRTCDataChannel * channel, GError ** error)
   return FALSE;
 }
 
+/* Once per webrtcbin and label (until the channel arrives): TRUE when the
+ * caller is the one to warn. */
+static gboolean
+claim_announce_warning (WrtcChannelLink * link)
+{
+  ChannelRegistry *reg;
+  gboolean first = FALSE;
+
+  if (!link->webrtcbin || !(reg = registry_get (link->webrtcbin)))
+    return FALSE;
+  g_mutex_lock (&reg->lock);
+  if (!g_hash_table_contains (reg->channels, link->label)
+      && !g_hash_table_contains (reg->warned, link->label)) {
+    g_hash_table_add (reg->warned, g_strdup (link->label));
+    first = TRUE;
+  }
+  g_mutex_unlock (&reg->lock);
+  return first;
+}
+
+static void
+warn_not_announced (WrtcChannelLink * link)
+{
+  GstElement *element;
+
+  if (!claim_announce_warning (link))
+    return;
+  element = g_weak_ref_get (&link->element);
+  if (!element)
+    return;
+  GST_ELEMENT_WARNING (element, RESOURCE, NOT_FOUND,
+      ("No data channel \"%s\" announced by the peer of %s within %d s. "
+          "If neither side creates it, it never comes: set "
+          "create-channel=true on one side. Still waiting.", link->label,
+          GST_OBJECT_NAME (link->webrtcbin), WRTC_ANNOUNCE_WARN_S),
+      ("channel awaited from on-data-channel (create-channel=false)"));
+  gst_object_unref (element);
+}
+
 GstFlowReturn
 wrtc_channel_link_wait_open (WrtcChannelLink * link,
     gboolean need_reliable, GError ** error)
@@ -468,10 +741,30 @@ wrtc_channel_link_wait_open (WrtcChannelLink * link,
 
   g_mutex_lock (&link->lock);
   /* A failed connection ends the wait even before the channel is known
-   * (the peer can no longer announce it). */
+   * (the peer can no longer announce it). While the peer has not announced
+   * the channel, the wait is timed: past WRTC_ANNOUNCE_WARN_S the element
+   * warns (once), then waits on without a timeout. wait_start survives
+   * the preroll waits in between, so the time counts from the first. */
   while (!(link->wired && (link->open || link->closed)) && !link->error
-      && !link->flushing)
+      && !link->flushing) {
+    if (link->awaiting && !link->wired) {
+      gint64 deadline;
+
+      if (link->wait_start == 0)
+        link->wait_start = g_get_monotonic_time ();
+      deadline = link->wait_start + WRTC_ANNOUNCE_WARN_S * G_TIME_SPAN_SECOND;
+      if (g_cond_wait_until (&link->cond, &link->lock, deadline))
+        continue;
+      if (!link->awaiting || link->wired || link->flushing || link->error)
+        continue;
+      link->awaiting = FALSE;   /* warn once; the wait goes on untimed */
+      g_mutex_unlock (&link->lock);
+      warn_not_announced (link);
+      g_mutex_lock (&link->lock);
+      continue;
+    }
     g_cond_wait (&link->cond, &link->lock);
+  }
   if (link->flushing) {
     g_mutex_unlock (&link->lock);
     return GST_FLOW_FLUSHING;
@@ -555,10 +848,13 @@ wrtc_channel_link_wait_sent (WrtcChannelLink * link)
       wrtc_channel_link_ref (link),
       (GDestroyNotify) wrtc_channel_link_unref);
   g_mutex_lock (&link->lock);
-  while (!link->encoder_idle && !link->flushing && !link->closed)
+  while (!link->encoder_idle && !link->flushing && !link->closed
+      && !link->error)
     g_cond_wait (&link->cond, &link->lock);
   if (link->flushing)
     ret = GST_FLOW_FLUSHING;
+  else if (!link->encoder_idle)
+    ret = GST_FLOW_ERROR;       /* closed or failed: the data may be lost */
   g_mutex_unlock (&link->lock);
   gst_object_unref (pad);
   return ret;
@@ -631,6 +927,11 @@ wrtc_channel_link_unbind (WrtcChannelLink * link)
       g_signal_handler_disconnect (link->channel, link->handler_ids[i]);
     link->handler_ids[i] = 0;
   }
+  if (link->channel)
+    channel_peers_detach (link, link->channel);
+  g_mutex_lock (&link->lock);
+  g_queue_clear_full (&link->control_out, (GDestroyNotify) g_bytes_unref);
+  g_mutex_unlock (&link->lock);
 }
 
 /* The webrtcbin named @name in the same top-level bin as @self. */
@@ -672,6 +973,8 @@ on_pc_state (GstElement * webrtcbin, GParamSpec * pspec,
     what = "ICE connection state \"failed\": no candidate pair works";
   else if (pc == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
     what = "connection state \"failed\"";
+  else if (pc == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED)
+    what = "connection state \"closed\"";
   else
     return;
 
@@ -703,9 +1006,11 @@ watch_connection (WrtcChannelLink * link)
 WrtcChannelLink *
 wrtc_channel_link_start (GstElement * element,
     WrtcChannelSettings * settings, gboolean receives,
-    guint64 max_queue_bytes, GError ** error)
+    WrtcChannelMessageFunc on_message, guint64 max_queue_bytes,
+    GError ** error)
 {
-  WrtcChannelLink *link = wrtc_channel_link_new (receives, max_queue_bytes);
+  WrtcChannelLink *link = wrtc_channel_link_new (receives, on_message,
+      max_queue_bytes);
   GstWebRTCDataChannel *channel;
   WrtcChannelOptions options;
   GstElement *webrtcbin = NULL;

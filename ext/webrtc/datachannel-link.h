@@ -71,13 +71,27 @@ gboolean wrtc_channel_settings_get (WrtcChannelSettings * settings,
 
 typedef struct _WrtcChannelLink WrtcChannelLink;
 
+/* How long an element waits for a peer-announced channel before it warns
+ * (once per webrtcbin and label) that neither side may be creating it. */
+#define WRTC_ANNOUNCE_WARN_S 5
+
+/* A datachannelsink's reader of incoming messages (when no datachannelsrc
+ * is attached to its channel): runs on webrtcbin's pc thread with its PC
+ * lock held, so it must not block. */
+typedef void (*WrtcChannelMessageFunc) (GstElement * element, GBytes * data);
+
+/* Most control frames a datachannelsrc keeps while its channel is not open
+ * yet; more are dropped with a warning. */
+#define WRTC_MAX_PENDING_CONTROL 16
+
 struct _WrtcChannelLink
 {
   gint refcount;
   GMutex lock;
   GCond cond;
 
-  gboolean receives;            /* connect the message signals */
+  gboolean receives;            /* datachannelsrc: queue the messages */
+  WrtcChannelMessageFunc on_message;    /* datachannelsink: read them */
 
   /* Set once under lock together with @wired (possibly on the pc thread,
    * when the peer announces the channel), then read without lock. */
@@ -102,6 +116,18 @@ struct _WrtcChannelLink
   guint64 messages_received;
   guint64 bytes_received;
 
+  /* Control frames datachannelsrc sends itself (no datachannelsink on the
+   * channel), under lock: waiting for the channel to open, and whether a
+   * thread is sending them now (which keeps them in order). */
+  GQueue control_out;
+  gboolean control_busy;
+  guint64 control_sent;
+  guint64 control_dropped;
+
+  /* Waiting for a peer-announced channel, under lock. */
+  gboolean awaiting;
+  gint64 wait_start;            /* monotonic us, 0: not waiting yet */
+
   GWeakRef element;             /* for errors posted from the pc thread */
 
   /* Owned by the element's thread. */
@@ -111,7 +137,7 @@ struct _WrtcChannelLink
 };
 
 WrtcChannelLink *wrtc_channel_link_new (gboolean receives,
-    guint64 max_queue_bytes);
+    WrtcChannelMessageFunc on_message, guint64 max_queue_bytes);
 WrtcChannelLink *wrtc_channel_link_ref (WrtcChannelLink * link);
 void wrtc_channel_link_unref (WrtcChannelLink * link);
 
@@ -128,14 +154,17 @@ gboolean wrtc_channel_link_bind (WrtcChannelLink * link,
     GstElement * webrtcbin, const WrtcChannelOptions * options,
     gboolean create, GError ** error);
 
-/* Waits (interruptibly) until the channel is open. Returns GST_FLOW_OK,
+/* Waits (interruptibly) until the channel is open. While the channel is
+ * awaited from the peer, a GST_ELEMENT_WARNING is posted after
+ * WRTC_ANNOUNCE_WARN_S (once per webrtcbin and label) and the wait goes on. Returns GST_FLOW_OK,
  * GST_FLOW_FLUSHING, or GST_FLOW_ERROR with @error set (closed or failed
  * before opening, or the channel's reliability does not fit). */
 GstFlowReturn wrtc_channel_link_wait_open (WrtcChannelLink * link,
     gboolean need_reliable, GError ** error);
 
 /* After buffered-amount reached 0: waits until webrtcbin's SCTP encoder has
- * taken the last message (see the .c for why). */
+ * taken the last message (see the .c for why). GST_FLOW_ERROR when the
+ * channel closes or fails, or the connection fails, before that. */
 GstFlowReturn wrtc_channel_link_wait_sent (WrtcChannelLink * link);
 
 void wrtc_channel_link_set_flushing (WrtcChannelLink * link,
@@ -153,11 +182,25 @@ void wrtc_channel_link_release_slot (GstObject * owner,
  * own reference for other elements). */
 void wrtc_channel_link_unbind (WrtcChannelLink * link);
 
+/* The element of the other kind (datachannelsrc for a sink's link, and the
+ * reverse) attached to the same channel object in this process, or NULL.
+ * A new reference. Thread-safe. */
+GstElement *wrtc_channel_link_get_partner (WrtcChannelLink * link);
+
+/* datachannelsrc without a datachannelsink on its channel: sends the
+ * control message @payload (u16 code + data) as one whole frame (conn 0)
+ * in one message; queued (at most WRTC_MAX_PENDING_CONTROL) until the
+ * channel opens. FALSE when it was dropped: channel closed or failed,
+ * queue full, or the send failed. */
+gboolean wrtc_channel_link_send_control (WrtcChannelLink * link,
+    const guint8 * payload, gsize size);
+
 /* Binds a new link as @settings say (the element's object lock is taken to
  * read them). Returns NULL with @error set when no channel can be had. */
 WrtcChannelLink *wrtc_channel_link_start (GstElement * element,
     WrtcChannelSettings * settings, gboolean receives,
-    guint64 max_queue_bytes, GError ** error);
+    WrtcChannelMessageFunc on_message, guint64 max_queue_bytes,
+    GError ** error);
 
 G_END_DECLS
 

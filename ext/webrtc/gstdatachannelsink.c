@@ -44,12 +44,34 @@
  * event `wrtc-backpressure`, on which framemux packs the frames that follow
  * into full messages.
  *
+ * ## Flow-control feedback
+ *
+ * With credit flow control (docs/wire-format.md) the element sends two
+ * custom upstream events to the framemux in front of it (fields `code`,
+ * the u16 control code, and `data`, a GBytes): `wrtcframe-feedback`, the
+ * peer's FlowGrant, FlowCredit or CloseConnection about the stream sent
+ * here, and `wrtcframe-send-control`, a message framemux is to send in its
+ * stream. With a datachannelsrc on the same channel (same webrtcbin and
+ * label, or the same channel object; frametunnel) both come from that
+ * source, which relays its framedemux's `wrtcframe-peer-feedback` and
+ * `wrtcframe-feedback`. Without one, the element reads the channel's
+ * incoming messages itself (the peer's datachannelsrc sends whole control
+ * frames) and sends FlowGrant, FlowCredit and CloseConnection upstream as
+ * `wrtcframe-feedback`. Credit is active once a FlowGrant was taken
+ * upstream (`flow-control` in the statistics).
+ *
  * ## End of stream
  *
  * On EOS the element waits until buffered-amount is back to 0, so nothing
  * queued is lost, and then (#GstDataChannelSink:close-on-eos) closes the
- * channel before posting EOS. A channel closed by the peer, or failing,
- * ends rendering with an error that says so.
+ * channel before posting EOS. On GStreamer 1.22.0 to 1.22.2, where closing
+ * can lose the last messages, it closes only with credit active (framemux
+ * then sends EOS once everything was acknowledged); otherwise it leaves
+ * the channel open, posts one warning and completes EOS. A channel closed
+ * by the peer, or failing, or a failed connection, ends rendering and the
+ * drain with an error that says so. A channel awaited from the peer that
+ * has not come after 5 s makes the element warn once (set
+ * create-channel=true on one side); it keeps waiting.
  *
  * ## Statistics
  *
@@ -58,7 +80,9 @@
  * waits for the channel to drain), `time-blocked` (guint64 ns),
  * `cpu-time-blocked` (guint64 ns of the streaming thread's CPU time spent
  * in those waits: near zero, as nothing polls), `peak-buffered-amount`
- * (guint64 bytes) and `buffered-amount` (guint64, now).
+ * (guint64 bytes), `buffered-amount` (guint64, now), `flow-control`
+ * (boolean, credit active), `feedback-read`, `feedback-relayed` and
+ * `controls-relayed` (guint64, events sent upstream).
  *
  * ## Example pipeline
  * |[
@@ -76,6 +100,8 @@
 
 #include "gstdatachannelsink.h"
 #include "datachannel-link.h"
+#include "frame-codec.h"
+#include "wrtcframe-events.h"
 
 #include <time.h>
 
@@ -120,6 +146,15 @@ struct _GstDataChannelSink
   guint64 time_blocked;
   guint64 cpu_time_blocked;
   guint64 peak_buffered;
+
+  /* Flow-control feedback, under the object lock (also written from
+   * webrtcbin's pc thread and from datachannelsrc's callers). */
+  gboolean flow_control;        /* a FlowGrant went upstream (accepted) */
+  guint64 feedback_read;        /* read from the channel by this element */
+  guint64 feedback_relayed;     /* handed over by the datachannelsrc */
+  guint64 controls_relayed;     /* WRTC_EVENT_SEND_CONTROL pushed */
+  gboolean malformed_warned;
+  gboolean close_warned;        /* lifetime of the element */
 };
 
 #define gst_data_channel_sink_parent_class parent_class
@@ -276,6 +311,135 @@ ensure_open (GstDataChannelSink * self)
   return GST_FLOW_OK;
 }
 
+/* --- flow-control feedback (docs/wire-format.md, "Credit flow control") ---
+ *
+ * Upstream event pushes are not serialized and do not wait for the
+ * streaming thread, so these run from any thread: datachannelsrc's callers
+ * (relay) and webrtcbin's pc thread (the reader below). */
+
+static gboolean
+push_control_event (GstDataChannelSink * self, const gchar * name,
+    const guint8 * payload, gsize size, gboolean read_here)
+{
+  guint code = payload[0] << 8 | payload[1];
+  gboolean is_feedback = g_str_equal (name, WRTC_EVENT_FEEDBACK);
+  gboolean ok;
+
+  ok = gst_pad_push_event (GST_BASE_SINK_PAD (self),
+      wrtc_control_event_new (name, payload, size));
+  GST_DEBUG_OBJECT (self, "%s %s (%u, %" G_GSIZE_FORMAT " bytes) upstream: "
+      "%s", read_here ? "read" : "relayed", name, code, size,
+      ok ? "taken" : "refused");
+  GST_OBJECT_LOCK (self);
+  if (!is_feedback)
+    self->controls_relayed++;
+  else if (read_here)
+    self->feedback_read++;
+  else
+    self->feedback_relayed++;
+  if (ok && is_feedback && code == WRTC_CONTROL_FLOW_GRANT
+      && !self->flow_control) {
+    GST_INFO_OBJECT (self, "credit flow control active (FlowGrant taken "
+        "upstream)");
+    self->flow_control = TRUE;
+  }
+  GST_OBJECT_UNLOCK (self);
+  return ok;
+}
+
+gboolean
+gst_data_channel_sink_relay (GstDataChannelSink * sink,
+    const gchar * event_name, GBytes * payload)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+
+  g_return_val_if_fail (GST_IS_DATA_CHANNEL_SINK (sink), FALSE);
+  if (size < 2)
+    return FALSE;
+  return push_control_event (sink, event_name, data, size, FALSE);
+}
+
+static void
+warn_malformed (GstDataChannelSink * self, const gchar * what)
+{
+  gboolean first;
+
+  GST_OBJECT_LOCK (self);
+  first = !self->malformed_warned;
+  self->malformed_warned = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  if (first)
+    GST_ELEMENT_WARNING (self, STREAM, DECODE, ("The peer sent something "
+            "other than whole frames on this sending channel (%s): ignored. "
+            "Without a datachannelsrc on the channel, only the peer's "
+            "flow-control messages are read here.", what), (NULL));
+  else
+    GST_DEBUG_OBJECT (self, "malformed input ignored: %s", what);
+}
+
+/* webrtcbin's pc thread, its PC lock held: parse and push upstream only.
+ * Without a datachannelsrc on the channel the peer's direction carries
+ * only its datachannelsrc's whole control frames, one or more per
+ * message. */
+static void
+read_peer_message (GstElement * element, GBytes * data)
+{
+  GstDataChannelSink *self = GST_DATA_CHANNEL_SINK (element);
+  gsize size, offset = 0;
+  const guint8 *p = g_bytes_get_data (data, &size);
+
+  while (offset < size) {
+    WrtcFrameHeader header;
+    WrtcControlMessage msg;
+    WrtcFrameStatus status;
+    const guint8 *payload;
+
+    status = wrtc_frame_parse (p + offset, size - offset,
+        65536 - WRTC_FRAME_OVERHEAD, &header);
+    if (status != WRTC_FRAME_OK) {
+      warn_malformed (self, status == WRTC_FRAME_NEED_MORE ?
+          "a frame cut at the message end" : status == WRTC_FRAME_TOO_LONG ?
+          "a frame length out of range" : "a bad frame terminator");
+      return;
+    }
+    payload = p + offset + WRTC_FRAME_HEADER_SIZE;
+    offset += WRTC_FRAME_OVERHEAD + header.length;
+    if (header.conn_no != WRTC_FRAME_CONTROL_CONN) {
+      GST_LOG_OBJECT (self, "ignoring a frame of connection %u",
+          header.conn_no);
+      continue;
+    }
+    if (wrtc_control_parse (payload, header.length, &msg)
+        != WRTC_CONTROL_PARSE_OK) {
+      GST_LOG_OBJECT (self, "ignoring a control frame we cannot parse");
+      continue;
+    }
+    switch (msg.code) {
+      case WRTC_CONTROL_FLOW_GRANT:
+      case WRTC_CONTROL_FLOW_CREDIT:
+      case WRTC_CONTROL_CLOSE_CONNECTION:
+        push_control_event (self, WRTC_EVENT_FEEDBACK, payload,
+            header.length, TRUE);
+        break;
+      default:
+        GST_LOG_OBJECT (self, "ignoring control message %u", msg.code);
+        break;
+    }
+  }
+}
+
+/* 1.22.0 .. 1.22.2 can lose a channel's last messages when it is closed
+ * right behind them (fixed in 1.22.3). Checked on the library in use. */
+static gboolean
+runtime_close_loses_data (void)
+{
+  guint major, minor, micro, nano;
+
+  gst_version (&major, &minor, &micro, &nano);
+  return major == 1 && minor == 22 && micro <= 2;
+}
+
 typedef struct
 {
   GstBuffer *buffer;
@@ -378,7 +542,7 @@ drain_and_close (GstDataChannelSink * self)
 {
   GstWebRTCDataChannel *channel = self->link->channel;
   GstFlowReturn ret;
-  gboolean close;
+  gboolean close, credit, warn = FALSE;
   guint64 sent;
 
   if (!self->opened) {
@@ -393,6 +557,14 @@ drain_and_close (GstDataChannelSink * self)
   g_object_set (channel, "buffered-amount-low-threshold", self->low, NULL);
   close = self->close_on_eos;
   sent = self->messages_sent;
+  credit = self->flow_control;
+  /* With credit, framemux sends EOS only once the peer's framedemux has
+   * acknowledged every byte: closing after the drain loses nothing. */
+  if (close && sent > 0 && !credit && runtime_close_loses_data ()) {
+    close = FALSE;
+    warn = !self->close_warned;
+    self->close_warned = TRUE;
+  }
   GST_OBJECT_UNLOCK (self);
 
   if (ret == GST_FLOW_ERROR) {
@@ -402,6 +574,13 @@ drain_and_close (GstDataChannelSink * self)
   if (ret != GST_FLOW_OK)
     return FALSE;
 
+  if (warn)
+    GST_ELEMENT_WARNING (self, RESOURCE, CLOSE, ("close-on-eos: the data "
+            "channel is left open: closing it could lose the last messages "
+            "on GStreamer %s (fixed in 1.22.3). framemux's credit flow "
+            "control (both peers ours) makes closing safe.",
+            gst_version_string ()), (NULL));
+
   /* webrtcbin 1.22 can deadlock closing a channel that never sent data. */
   if (close && sent > 0) {
     while ((ret = wrtc_channel_link_wait_sent (self->link))
@@ -410,6 +589,8 @@ drain_and_close (GstDataChannelSink * self)
       if (ret != GST_FLOW_OK)
         break;
     }
+    if (ret == GST_FLOW_ERROR)
+      post_channel_gone (self);
     if (ret != GST_FLOW_OK)
       return FALSE;
     GST_DEBUG_OBJECT (self, "drained, closing the channel");
@@ -439,8 +620,14 @@ bind_channel (GstDataChannelSink * self)
   WrtcChannelLink *link;
   GError *error = NULL;
 
+  /* The counters first: the reader may run as soon as the link exists. */
+  GST_OBJECT_LOCK (self);
+  self->flow_control = FALSE;
+  self->feedback_read = self->feedback_relayed = self->controls_relayed = 0;
+  self->malformed_warned = FALSE;
+  GST_OBJECT_UNLOCK (self);
   link = wrtc_channel_link_start (GST_ELEMENT (self), &self->settings,
-      FALSE, 0, &error);
+      FALSE, read_peer_message, 0, &error);
   if (!link) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
         (NULL));
@@ -516,7 +703,11 @@ gst_data_channel_sink_get_stats (GstDataChannelSink * self)
       "times-blocked", G_TYPE_UINT64, self->times_blocked,
       "time-blocked", G_TYPE_UINT64, self->time_blocked,
       "cpu-time-blocked", G_TYPE_UINT64, self->cpu_time_blocked,
-      "peak-buffered-amount", G_TYPE_UINT64, self->peak_buffered, NULL);
+      "peak-buffered-amount", G_TYPE_UINT64, self->peak_buffered,
+      "flow-control", G_TYPE_BOOLEAN, self->flow_control,
+      "feedback-read", G_TYPE_UINT64, self->feedback_read,
+      "feedback-relayed", G_TYPE_UINT64, self->feedback_relayed,
+      "controls-relayed", G_TYPE_UINT64, self->controls_relayed, NULL);
   GST_OBJECT_UNLOCK (self);
   if (channel) {
     amount = buffered_amount (channel);
@@ -636,12 +827,17 @@ gst_data_channel_sink_class_init (GstDataChannelSinkClass * klass)
           G_MAXUINT64, DEFAULT_LOW, flags));
   g_object_class_install_property (gobject_class, PROP_CLOSE_ON_EOS,
       g_param_spec_boolean ("close-on-eos", "Close on EOS",
-          "Close the data channel on EOS, once everything sent has left it",
+          "Close the data channel on EOS, once everything sent has left it. "
+          "On GStreamer 1.22.0-1.22.2 (closing can lose the last messages) "
+          "only with credit flow control active; otherwise the channel is "
+          "left open with a warning",
           DEFAULT_CLOSE_ON_EOS, flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Messages and bytes sent, times and time blocked by backpressure, "
-          "CPU time spent blocked, peak and current buffered-amount",
+          "CPU time spent blocked, peak and current buffered-amount, "
+          "whether credit flow control is active, feedback messages read "
+          "and relayed",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -30,6 +30,22 @@
  * When the channel closes, the element pushes whatever is still queued
  * and then EOS. A channel error ends the stream with an error.
  *
+ * ## Flow-control feedback
+ *
+ * The element takes two custom upstream events from the framedemux after
+ * it (docs/wire-format.md, "Credit flow control"; fields `code` and
+ * `data`). `wrtcframe-feedback`, framedemux's FlowGrant, FlowCredit or
+ * CloseConnection for the peer: with a datachannelsink on the same channel
+ * (same webrtcbin and label, or channel object; frametunnel) that sink
+ * sends it upstream as `wrtcframe-send-control` for its framemux to send
+ * in-band; otherwise the element sends it as one whole control frame
+ * (connection 0) in one message, once the channel is open (up to 16 are
+ * kept until then). `wrtcframe-peer-feedback`, the peer's feedback found
+ * in its stream: the datachannelsink on the channel sends it upstream as
+ * `wrtcframe-feedback`; without one it is dropped. A channel awaited from
+ * the peer that has not come after 5 s makes the element warn once (set
+ * create-channel=true on one side); it keeps waiting.
+ *
  * Buffers are timestamped with the pipeline's running time at arrival
  * (`do-timestamp`, on by default); caps are those of the #GstDataChannelSrc:caps
  * property, or whatever downstream accepts when it is unset.
@@ -38,7 +54,8 @@
  *
  * The #GstDataChannelSrc:stats structure `application/x-datachannelsrc-stats`
  * has `messages-received`, `bytes-received`, `queued-bytes`,
- * `peak-queued-bytes` (all guint64).
+ * `peak-queued-bytes`, `feedback-sent`, `feedback-relayed`,
+ * `feedback-dropped` (all guint64).
  *
  * ## Example pipeline
  * |[
@@ -55,7 +72,9 @@
 #endif
 
 #include "gstdatachannelsrc.h"
+#include "gstdatachannelsink.h"
 #include "datachannel-link.h"
+#include "wrtcframe-events.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_data_channel_src_debug);
 #define GST_CAT_DEFAULT gst_data_channel_src_debug
@@ -83,6 +102,10 @@ struct _GstDataChannelSrc
   /* Between start and stop; the pointer under the object lock. */
   WrtcChannelLink *link;
   gboolean opened;              /* streaming thread only */
+
+  /* Under the object lock. */
+  guint64 feedback_relayed;     /* handed to the datachannelsink */
+  guint64 peer_feedback_dropped;        /* no datachannelsink to take it */
 };
 
 #define gst_data_channel_src_parent_class parent_class
@@ -173,6 +196,95 @@ gst_data_channel_src_create (GstPushSrc * src, GstBuffer ** buf)
   return GST_FLOW_EOS;
 }
 
+/* The link, referenced, or NULL when not started. */
+static WrtcChannelLink *
+get_link (GstDataChannelSrc * self)
+{
+  WrtcChannelLink *link = NULL;
+
+  GST_OBJECT_LOCK (self);
+  if (self->link)
+    link = wrtc_channel_link_ref (self->link);
+  GST_OBJECT_UNLOCK (self);
+  return link;
+}
+
+/* WRTC_EVENT_FEEDBACK (framedemux's feedback for the sender of what we
+ * receive) and WRTC_EVENT_PEER_FEEDBACK (the peer's feedback about what we
+ * send), from framedemux's threads. A datachannelsink on the same channel
+ * sends the first in its framemux's stream and hands the second to its
+ * framemux; without one, feedback goes out as a whole control frame of
+ * its own, and peer feedback has nobody to go to. Never blocks. */
+static gboolean
+handle_feedback (GstDataChannelSrc * self, GstEvent * event,
+    gboolean from_peer)
+{
+  const gchar *name = from_peer ? WRTC_EVENT_PEER_FEEDBACK :
+      WRTC_EVENT_FEEDBACK;
+  GBytes *payload = wrtc_control_event_payload (event, name);
+  WrtcChannelLink *link = get_link (self);
+  GstElement *sink = NULL;
+  gboolean ok = FALSE;
+
+  if (!payload) {
+    GST_WARNING_OBJECT (self, "malformed %s event: %" GST_PTR_FORMAT, name,
+        event);
+    goto done;
+  }
+  if (!link) {
+    GST_DEBUG_OBJECT (self, "%s while stopped: dropped", name);
+    goto done;
+  }
+  sink = wrtc_channel_link_get_partner (link);
+  if (sink && GST_IS_DATA_CHANNEL_SINK (sink)) {
+    ok = gst_data_channel_sink_relay (GST_DATA_CHANNEL_SINK (sink),
+        from_peer ? WRTC_EVENT_FEEDBACK : WRTC_EVENT_SEND_CONTROL, payload);
+    if (!ok)
+      GST_DEBUG_OBJECT (self, "%s: %s refused upstream of %s", name,
+          from_peer ? WRTC_EVENT_FEEDBACK : WRTC_EVENT_SEND_CONTROL,
+          GST_OBJECT_NAME (sink));
+    GST_OBJECT_LOCK (self);
+    self->feedback_relayed++;
+    GST_OBJECT_UNLOCK (self);
+  } else if (from_peer) {
+    GST_DEBUG_OBJECT (self, "%s with no datachannelsink on the channel: "
+        "dropped", name);
+    GST_OBJECT_LOCK (self);
+    self->peer_feedback_dropped++;
+    GST_OBJECT_UNLOCK (self);
+    ok = TRUE;
+  } else {
+    gsize size;
+    const guint8 *p = g_bytes_get_data (payload, &size);
+
+    ok = wrtc_channel_link_send_control (link, p, size);
+  }
+
+done:
+  if (sink)
+    gst_object_unref (sink);
+  if (link)
+    wrtc_channel_link_unref (link);
+  if (payload)
+    g_bytes_unref (payload);
+  gst_event_unref (event);
+  return ok;
+}
+
+static gboolean
+gst_data_channel_src_event (GstBaseSrc * src, GstEvent * event)
+{
+  GstDataChannelSrc *self = GST_DATA_CHANNEL_SRC (src);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_UPSTREAM) {
+    if (gst_event_has_name (event, WRTC_EVENT_FEEDBACK))
+      return handle_feedback (self, gst_event_ref (event), FALSE);
+    if (gst_event_has_name (event, WRTC_EVENT_PEER_FEEDBACK))
+      return handle_feedback (self, gst_event_ref (event), TRUE);
+  }
+  return GST_BASE_SRC_CLASS (parent_class)->event (src, event);
+}
+
 static GstCaps *
 gst_data_channel_src_get_caps (GstBaseSrc * src, GstCaps * filter)
 {
@@ -204,8 +316,11 @@ gst_data_channel_src_start (GstBaseSrc * src)
   max = self->max_queue_bytes;
   GST_OBJECT_UNLOCK (self);
 
+  GST_OBJECT_LOCK (self);
+  self->feedback_relayed = self->peer_feedback_dropped = 0;
+  GST_OBJECT_UNLOCK (self);
   link = wrtc_channel_link_start (GST_ELEMENT (self), &self->settings,
-      TRUE, max, &error);
+      TRUE, NULL, max, &error);
   if (!link) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", error->message),
         (NULL));
@@ -249,7 +364,8 @@ gst_data_channel_src_unlock_stop (GstBaseSrc * src)
 static GstStructure *
 gst_data_channel_src_get_stats (GstDataChannelSrc * self)
 {
-  guint64 messages = 0, bytes = 0, queued = 0, peak = 0;
+  guint64 messages = 0, bytes = 0, queued = 0, peak = 0, sent = 0;
+  guint64 dropped = 0, relayed, peer_dropped;
 
   GST_OBJECT_LOCK (self);
   if (self->link) {
@@ -258,14 +374,21 @@ gst_data_channel_src_get_stats (GstDataChannelSrc * self)
     bytes = self->link->bytes_received;
     queued = self->link->queued_bytes;
     peak = self->link->peak_queued_bytes;
+    sent = self->link->control_sent;
+    dropped = self->link->control_dropped;
     g_mutex_unlock (&self->link->lock);
   }
+  relayed = self->feedback_relayed;
+  peer_dropped = self->peer_feedback_dropped;
   GST_OBJECT_UNLOCK (self);
   return gst_structure_new ("application/x-datachannelsrc-stats",
       "messages-received", G_TYPE_UINT64, messages,
       "bytes-received", G_TYPE_UINT64, bytes,
       "queued-bytes", G_TYPE_UINT64, queued,
-      "peak-queued-bytes", G_TYPE_UINT64, peak, NULL);
+      "peak-queued-bytes", G_TYPE_UINT64, peak,
+      "feedback-sent", G_TYPE_UINT64, sent,
+      "feedback-dropped", G_TYPE_UINT64, dropped + peer_dropped,
+      "feedback-relayed", G_TYPE_UINT64, relayed, NULL);
 }
 
 static void
@@ -363,7 +486,9 @@ gst_data_channel_src_class_init (GstDataChannelSrcClass * klass)
           GST_TYPE_CAPS, flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "Messages and bytes received, bytes queued now and at peak",
+          "Messages and bytes received, bytes queued now and at peak, "
+          "flow-control feedback sent on the channel, relayed to the "
+          "datachannelsink on it, and dropped",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -378,6 +503,7 @@ gst_data_channel_src_class_init (GstDataChannelSrcClass * klass)
   base_src_class->unlock_stop =
       GST_DEBUG_FUNCPTR (gst_data_channel_src_unlock_stop);
   base_src_class->get_caps = GST_DEBUG_FUNCPTR (gst_data_channel_src_get_caps);
+  base_src_class->event = GST_DEBUG_FUNCPTR (gst_data_channel_src_event);
   push_src_class->create = GST_DEBUG_FUNCPTR (gst_data_channel_src_create);
 }
 

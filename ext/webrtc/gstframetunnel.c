@@ -20,6 +20,12 @@
  * half-closes it (SendEOF). The tunnel itself stays open: framemux runs
  * with forward-eos=false and the channel is not closed on EOS.
  *
+ * The datachannelsink and datachannelsrc inside share the channel, so the
+ * credit flow-control feedback (docs/wire-format.md) is relayed between
+ * them: framedemux's `wrtcframe-feedback` reaches framemux as
+ * `wrtcframe-send-control` (sent in-band), its `wrtcframe-peer-feedback`
+ * as `wrtcframe-feedback` (enforced).
+ *
  * What needs both directions is done here:
  *
  * - Ping is answered with Pong carrying the same data. With

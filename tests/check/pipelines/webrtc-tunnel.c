@@ -88,11 +88,12 @@ GST_START_TEST (test_one_way)
 
 GST_END_TEST;
 
-/* EOS with close-on-eos: the sender drains the channel and closes it, the
- * receiver ends with EOS. webrtcbin 1.22 can drop the last messages at the
- * receiver when a channel closes right behind them, so here the data is
- * small and only what arrives is checked (an exact prefix); byte-exact
- * transfers end connections in the tunnel's own protocol instead. */
+/* EOS with close-on-eos (the default): the sender drains the channel and
+ * ends; the receiver's connection ends with EOS (framemux's SendEOF).
+ * Without credit flow control, on GStreamer 1.22.0 .. 1.22.2 (closing can
+ * drop the last messages) the channel is left open with a warning, so
+ * every byte arrives; on fixed versions it is closed. Both cases, and the
+ * close with credit active, are checked in detail in webrtc-feedback.c. */
 GST_START_TEST (test_close_on_eos)
 {
   WrtcLoopback *lb;
@@ -106,9 +107,8 @@ GST_START_TEST (test_close_on_eos)
 
   peer_expect_sink_eos (&a);
   peer_expect_receiver_eos (&b, 1);
-  fail_if (b.rx.mismatch, "%s", b.rx.mismatch);
-  GST_INFO ("received %" G_GUINT64_FORMAT " of %u bytes before the close",
-      b.rx.received[1], 256 * 1024);
+  /* Nothing is lost now: byte-exact. */
+  peer_check_received (&b, 1, 256 * 1024, TRUE);
   peers_stop (&a, &b, lb);
 }
 
