@@ -105,6 +105,7 @@
 #include "frame-codec.h"
 #include "framedemux-output.h"
 #include "wrtcframe-events.h"
+#include "frame-resync.h"
 #include "gstframedemux.h"
 #include "gstwrtcframeelements.h"
 
@@ -217,6 +218,19 @@ struct _GstFrameDemux
   guint64 lost_at;
   guint64 episode_skipped;
   gsize scanned;                /* window bytes at the last fruitless scan */
+  /* Resynchronisation context (frame-resync.h): the last good frame's
+   * timestamp and which connections are plausible. A resync accepted on
+   * fewer than WRTC_RESYNC_CHAIN frames (the data ended) is on probation
+   * for that many frames. A pending frame (join) whose header does not fit
+   * the context, or that is on probation, is suspect: the bytes behind its
+   * start are searched for verified frames while it waits. */
+  WrtcResyncHints hints;
+  guint64 prev_ts;              /* timestamp of the previous frame */
+  guint32 max_conn;             /* highest connection of a fitting frame */
+  guint probation;
+  gboolean pending_suspect;
+  gsize pending_scan;           /* join offset where its search restarts */
+  gsize pending_scanned;        /* join_len at its last fruitless search */
   gboolean seen_valid;
   gboolean have_group_id;
   guint group_id;
@@ -561,8 +575,13 @@ gst_frame_demux_reset_parser (GstFrameDemux * self)
   self->synced = TRUE;
   self->episode_skipped = 0;
   self->scanned = 0;
+  self->probation = 0;
+  self->pending_suspect = FALSE;
+  self->pending_scan = self->pending_scanned = 0;
   STAT_SET (self->st_pending, 0);
 }
+
+static gboolean conn_plausible_cb (guint32 conn_no, gpointer user_data);
 
 static void
 gst_frame_demux_reset (GstFrameDemux * self)
@@ -575,6 +594,11 @@ gst_frame_demux_reset (GstFrameDemux * self)
   self->seen_conn = FALSE;
   self->warned_max_conns = FALSE;
   self->last_sweep = 0;
+  memset (&self->hints, 0, sizeof (self->hints));
+  self->hints.conn_plausible = conn_plausible_cb;
+  self->hints.user_data = self;
+  self->prev_ts = 0;
+  self->max_conn = 0;
   g_hash_table_remove_all (self->closed);
   gst_queue_array_clear (self->closed_order);
   self->close_seq = 0;
@@ -1317,14 +1341,15 @@ gst_frame_demux_handle_control (GstFrameDemux * self, const guint8 * payload,
 
 /* ---- damage ---- */
 
-/* Returns FALSE when the policy says to stop. */
+/* Sync is lost at muxed-stream offset @at (the frame @h there is no frame;
+ * @what says why); the search then tries @resume (bytes after @at) first,
+ * if not 0. Returns FALSE when the policy says to stop. When the previous
+ * resynchronisation was still on probation it was wrong: the search goes
+ * on as part of the same episode, without a new warning. */
 static gboolean
-gst_frame_demux_lose_sync (GstFrameDemux * self, WrtcFrameStatus status,
-    const WrtcFrameHeader * h, guint64 at, guint max)
+gst_frame_demux_lose_sync_at (GstFrameDemux * self, const gchar * what,
+    const WrtcFrameHeader * h, guint64 at, guint max, gsize resume)
 {
-  const gchar *what = status == WRTC_FRAME_TOO_LONG ?
-      "a frame is longer than max-frame-size" : "a frame terminator is missing";
-
   if (g_atomic_int_get (&self->corruption_policy) ==
       GST_FRAME_DEMUX_CORRUPTION_ERROR) {
     GST_ELEMENT_ERROR (self, STREAM, DEMUX,
@@ -1335,21 +1360,117 @@ gst_frame_demux_lose_sync (GstFrameDemux * self, WrtcFrameStatus status,
     return FALSE;
   }
 
-  GST_ELEMENT_WARNING (self, STREAM, DEMUX,
-      ("Damaged tunnel stream: %s; skipping to the next valid frame.", what),
-      ("at byte offset %" G_GUINT64_FORMAT " of the muxed stream: "
-          "connection %u, length %u (max-frame-size %u)", at, h->conn_no,
-          h->length, max));
+  if (self->probation > 0) {
+    GST_INFO_OBJECT (self, "the sync regained before byte offset %"
+        G_GUINT64_FORMAT " was false (%s at byte offset %" G_GUINT64_FORMAT
+        "): searching on", self->offset, what, at);
+  } else {
+    GST_ELEMENT_WARNING (self, STREAM, DEMUX,
+        ("Damaged tunnel stream: %s; skipping to the next valid frame.",
+            what),
+        ("at byte offset %" G_GUINT64_FORMAT " of the muxed stream: "
+            "connection %u, length %u (max-frame-size %u)", at, h->conn_no,
+            h->length, max));
+    self->lost_at = at;
+    self->episode_skipped = 0;
+    STAT_ADD (self->st_resyncs, 1);
+  }
   self->synced = FALSE;
-  self->lost_at = at;
-  self->episode_skipped = 0;
   self->scanned = 0;
+  self->probation = 0;
+  self->pending_suspect = FALSE;
+  self->resume_at = resume;
+  return TRUE;
+}
+
+static gboolean
+gst_frame_demux_lose_sync (GstFrameDemux * self, WrtcFrameStatus status,
+    const WrtcFrameHeader * h, guint64 at, guint max)
+{
+  const gchar *what = status == WRTC_FRAME_TOO_LONG ?
+      "a frame is longer than max-frame-size" : "a frame terminator is missing";
+
   /* Only the terminator is wrong, so the length is probably right: the
    * next frame may start right at the claimed end, where no ';' precedes
    * it for the search to find. */
-  self->resume_at = status == WRTC_FRAME_BAD_TERMINATOR ?
-      (gsize) h->length + WRTC_FRAME_OVERHEAD : 0;
-  STAT_ADD (self->st_resyncs, 1);
+  return gst_frame_demux_lose_sync_at (self, what, h, at, max,
+      status == WRTC_FRAME_BAD_TERMINATOR ?
+      (gsize) h->length + WRTC_FRAME_OVERHEAD : 0);
+}
+
+#define NOT_A_FRAME "a frame header does not fit the stream (timestamp or " \
+  "connection) and verified frames start inside the frame"
+
+/* frame-resync.h's connection hint: control, an open or recently closed
+ * connection, or a plausible next number. */
+static gboolean
+conn_plausible_cb (guint32 conn_no, gpointer user_data)
+{
+  GstFrameDemux *self = user_data;
+
+  return (guint64) conn_no <= (guint64) self->max_conn + WRTC_RESYNC_CONN_AHEAD
+      || g_hash_table_contains (self->conns, GUINT_TO_POINTER (conn_no))
+      || g_hash_table_contains (self->closed, GUINT_TO_POINTER (conn_no));
+}
+
+/* TRUE if @h fits the resynchronisation context (always before the first
+ * frame). Cheap: two comparisons in the common case. */
+static inline gboolean
+frame_fits (GstFrameDemux * self, const WrtcFrameHeader * h)
+{
+  if (!self->hints.have_ts)
+    return TRUE;
+  if (!wrtc_resync_ts_close (self->hints.ts_ms, h->timestamp_ms))
+    return FALSE;
+  return (guint64) h->conn_no <= (guint64) self->max_conn +
+      WRTC_RESYNC_CONN_AHEAD || conn_plausible_cb (h->conn_no, self);
+}
+
+/* A frame was accepted: it updates the context. A frame that does not fit
+ * it updates the timestamp only when the frame before it had a close one
+ * (a sender clock step is confirmed by two frames; a false frame inside
+ * damage does not move the reference). */
+static inline void
+note_frame (GstFrameDemux * self, const WrtcFrameHeader * h, gboolean fits)
+{
+  if (G_LIKELY (fits)) {
+    self->hints.have_ts = TRUE;
+    self->hints.ts_ms = h->timestamp_ms;
+    if (h->conn_no > self->max_conn)
+      self->max_conn = h->conn_no;
+  } else if (wrtc_resync_ts_close (self->prev_ts, h->timestamp_ms)) {
+    self->hints.ts_ms = h->timestamp_ms;
+  }
+  self->prev_ts = h->timestamp_ms;
+}
+
+static inline gboolean
+resync_policy (GstFrameDemux * self)
+{
+  return g_atomic_int_get (&self->corruption_policy) ==
+      GST_FRAME_DEMUX_CORRUPTION_RESYNC;
+}
+
+/* A complete frame at @data (@avail bytes buffered from its start) that
+ * does not fit the context or is on probation: returns FALSE (sync is
+ * dropped) when it contradicts a probation, or when verified frames start
+ * inside it. @at: its muxed-stream offset. */
+static gboolean
+gst_frame_demux_vet (GstFrameDemux * self, const WrtcFrameHeader * h,
+    gboolean fits, const guint8 * data, gsize avail, guint max, guint64 at)
+{
+  gsize off;
+
+  if (!resync_policy (self))
+    return TRUE;
+  if (self->probation > 0 && !fits)
+    return !gst_frame_demux_lose_sync_at (self, "a frame after a "
+        "resynchronisation does not fit the stream", h, at, max, 0);
+  if (wrtc_resync_find (data, avail, (gsize) h->length + WRTC_FRAME_OVERHEAD,
+          max, &self->hints, &off, NULL) == WRTC_FRAME_SYNC_FOUND)
+    return !gst_frame_demux_lose_sync_at (self, NOT_A_FRAME, h, at, max, off);
+  if (self->probation > 0)
+    self->probation--;
   return TRUE;
 }
 
@@ -1455,6 +1576,9 @@ gst_frame_demux_hold (GstFrameDemux * self, const guint8 * data, gsize size,
       return used;
     self->join_size = (gsize) h.length + WRTC_FRAME_OVERHEAD;
     self->join = g_malloc (self->join_size);
+    self->pending_suspect = resync_policy (self) && (self->probation > 0
+        || !frame_fits (self, &h));
+    self->pending_scan = self->pending_scanned = 0;
     memcpy (self->join, self->stash, WRTC_FRAME_HEADER_SIZE);
     self->join_len = WRTC_FRAME_HEADER_SIZE;
     self->stash_len = 0;
@@ -1497,7 +1621,18 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
     status = wrtc_frame_parse (map.data + pos, map.size - pos, max, &h);
     if (G_LIKELY (status == WRTC_FRAME_OK)) {
       gsize payload = pos + WRTC_FRAME_HEADER_SIZE;
+      gboolean fits = frame_fits (self, &h);
 
+      if (G_UNLIKELY (!fits || self->probation > 0)
+          && !gst_frame_demux_vet (self, &h, fits, map.data + pos,
+              map.size - pos, max, self->offset + (pos - start))) {
+        if (!self->synced)
+          break;
+        ret = GST_FLOW_ERROR;
+        keep_rest = FALSE;
+        break;
+      }
+      note_frame (self, &h, fits);
       self->seen_valid = TRUE;
       pos = payload + h.length + 1;
 
@@ -1575,26 +1710,42 @@ gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
   return ret;
 }
 
-/* TRUE if a frame verifies at @pos of @data and its successor, as far as
- * it is buffered, is plausible (the rule wrtc_frame_find_sync applies). */
-static gboolean
-frame_verifies_at (const guint8 * data, gsize size, gsize pos, guint max)
-{
-  WrtcFrameHeader h;
-  WrtcFrameStatus next;
-
-  if (pos >= size || wrtc_frame_parse (data + pos, size - pos, max, &h) !=
-      WRTC_FRAME_OK)
-    return FALSE;
-  pos += (gsize) h.length + WRTC_FRAME_OVERHEAD;
-  if (pos >= size)
-    return TRUE;
-  next = wrtc_frame_parse (data + pos, size - pos, max, &h);
-  return next == WRTC_FRAME_OK || next == WRTC_FRAME_NEED_MORE;
-}
-
 /* Below this many held bytes every input triggers a new search for sync. */
 #define RESCAN_MIN_WINDOW (64 * 1024)
+
+/* The pending frame is suspect: searches the bytes behind its start for a
+ * chain of verified frames (spaced out like the window search). TRUE: one
+ * was found, the pending frame is dropped as damage and its bytes became
+ * the search window, to be resumed at that chain. */
+static gboolean
+gst_frame_demux_check_pending (GstFrameDemux * self, guint max,
+    gboolean force)
+{
+  WrtcFrameHeader h;
+  gsize from = self->pending_scan, off;
+
+  if (!self->pending_suspect || self->join == NULL || !resync_policy (self))
+    return FALSE;
+  if (!force && self->pending_scanned > RESCAN_MIN_WINDOW &&
+      self->join_len - self->pending_scanned < self->pending_scanned / 8)
+    return FALSE;
+  if (wrtc_resync_find (self->join + from, self->join_len - from,
+          self->join_len - from, max, &self->hints, &off, NULL) ==
+      WRTC_FRAME_SYNC_NEED_MORE) {
+    self->pending_scan = from + off;
+    self->pending_scanned = self->join_len;
+    return FALSE;
+  }
+  wrtc_frame_read_header (self->join, &h);
+  gst_frame_demux_lose_sync_at (self, NOT_A_FRAME, &h, self->offset, max,
+      from + off);
+  /* the window is empty while in sync: it takes over the bytes */
+  g_byte_array_unref (self->window);
+  self->window = g_byte_array_new_take (self->join, self->join_len);
+  self->join = NULL;
+  self->join_len = self->join_size = 0;
+  return TRUE;
+}
 
 /* Parses @buf (taken, may be NULL) from @start, which continues the bytes
  * held so far: walks it when in sync, otherwise searches for sync and walks
@@ -1610,13 +1761,17 @@ gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, gsize start,
     GByteArray *win;
     guint8 *data;
     gsize off, len;
+    guint n = 0;
 
     if (self->synced) {
-      if (buf == NULL)
-        return ret;
-      ret = gst_frame_demux_walk (self, buf, start, max);
-      buf = NULL;
-      if (self->synced || ret == GST_FLOW_ERROR)
+      if (buf != NULL) {
+        ret = gst_frame_demux_walk (self, buf, start, max);
+        buf = NULL;
+        if (ret == GST_FLOW_ERROR || (self->synced && flow_stops (ret)))
+          return ret;
+      }
+      /* a suspect pending frame may hide the frames behind it */
+      if (self->synced && !gst_frame_demux_check_pending (self, max, force))
         return ret;
     } else if (buf != NULL) {
       GstMapInfo map;
@@ -1637,7 +1792,8 @@ gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, gsize start,
      * buffered now; if it cannot be decided the normal search takes over */
     off = self->resume_at;
     self->resume_at = 0;
-    if (off == 0 || !frame_verifies_at (win->data, win->len, off, max)) {
+    if (off == 0 || wrtc_resync_check (win->data, win->len, off, max,
+            &self->hints, &n) != WRTC_RESYNC_GOOD) {
       /* A search rescans the whole window, which an undecidable candidate
        * (a plausible length inside garbage) can stretch to max-frame-size.
        * Rescanning that for every small input would be quadratic, so once
@@ -1645,8 +1801,8 @@ gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, gsize start,
       if (!force && self->scanned > RESCAN_MIN_WINDOW &&
           win->len - self->scanned < self->scanned / 8)
         return ret;
-      if (wrtc_frame_find_sync (win->data, win->len, max, &off) ==
-          WRTC_FRAME_SYNC_NEED_MORE) {
+      if (wrtc_resync_find (win->data, win->len, win->len, max,
+              &self->hints, &off, &n) == WRTC_FRAME_SYNC_NEED_MORE) {
         gst_frame_demux_skip (self, off);
         self->scanned = win->len;
         return ret;
@@ -1659,6 +1815,9 @@ gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, gsize start,
         ", skipped %" G_GUINT64_FORMAT " bytes since byte offset %"
         G_GUINT64_FORMAT, self->offset, self->episode_skipped, self->lost_at);
     self->synced = TRUE;
+    /* a chain cut short by the end of the data is confirmed while walking */
+    self->probation = self->hints.have_ts && n < WRTC_RESYNC_CHAIN ?
+        WRTC_RESYNC_CHAIN : 0;
     /* the window's bytes become the buffer its frames are pushed from
      * (steal: no copy, and no GBytes that would need its own unref) */
     data = g_byte_array_steal (win, &len);
@@ -1709,6 +1868,7 @@ gst_frame_demux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     } else {
       /* all of @buf went into the pending frame */
       gst_buffer_unref (buf);
+      ret = gst_frame_demux_process (self, NULL, 0, max, FALSE);
       goto done;
     }
 
@@ -1738,7 +1898,7 @@ gst_frame_demux_handle_eos (GstFrameDemux * self)
   gboolean error_posted = FALSE, have_pads;
 
   /* a search may have been postponed: valid frames may still be held */
-  if (!self->synced)
+  if (!self->synced || self->pending_suspect)
     gst_frame_demux_process (self, NULL, 0, g_atomic_int_get
         (&self->max_frame_size), TRUE);
   avail = gst_frame_demux_pending (self);
