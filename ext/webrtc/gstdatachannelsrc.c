@@ -243,6 +243,15 @@ handle_feedback (GstDataChannelSrc * self, GstEvent * event,
       GST_DEBUG_OBJECT (self, "%s: %s refused upstream of %s", name,
           from_peer ? WRTC_EVENT_FEEDBACK : WRTC_EVENT_SEND_CONTROL,
           GST_OBJECT_NAME (sink));
+    if (!ok && !from_peer &&
+        GST_PAD_IS_EOS (GST_BASE_SINK_PAD (GST_BASE_SINK (sink)))) {
+      /* framemux refuses once its stream has ended: whole frames may
+       * follow its EOS, so send this one ourselves */
+      gsize size;
+      const guint8 *p = g_bytes_get_data (payload, &size);
+
+      ok = wrtc_channel_link_send_control (link, p, size);
+    }
     GST_OBJECT_LOCK (self);
     self->feedback_relayed++;
     GST_OBJECT_UNLOCK (self);

@@ -718,8 +718,8 @@ on_consumed (GstElement * element, FrameDemuxConn * conn, guint64 bytes,
 
   g_mutex_lock (&self->flow_lock);
   conn->delivered += bytes;
+  self->unacked_total += bytes;
   if (self->flow_active) {
-    self->unacked_total += bytes;
     if (self->unacked_total >= self->active_tunnel_window / 4) {
       /* the whole tunnel's window runs low: credit every connection */
       GHashTableIter iter;
@@ -1264,7 +1264,6 @@ gst_frame_demux_on_flow_offer (GstFrameDemux * self)
   self->flow_active = TRUE;
   self->active_window = window;
   self->active_tunnel_window = tunnel;
-  self->unacked_total = 0;
   g_mutex_unlock (&self->flow_lock);
 
   GST_INFO_OBJECT (self, "peer offers flow control: granting %u bytes per "

@@ -118,7 +118,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_frame_mux_debug);
 #define DEFAULT_MAX_MESSAGE_SIZE 65536
 #define MIN_MAX_MESSAGE_SIZE 64
 #define DEFAULT_MAX_QUEUE_BYTES (1024 * 1024)
-#define DEFAULT_FLOW_CONTROL TRUE
+#define DEFAULT_FLOW_CONTROL FALSE
 /* below usrsctp's 1 MiB send buffer, so sctpenc never meets EAGAIN */
 #define DEFAULT_MAX_IN_FLIGHT (768 * 1024)
 #define DEFAULT_ACK_TIMEOUT 60000
@@ -1328,9 +1328,20 @@ gst_frame_mux_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
         const guint8 *d = g_bytes_get_data (payload, &n);
         GBytes *rest = g_bytes_new_from_bytes (payload, 2, n - 2);
 
-        gst_frame_mux_send_control (mux, (guint) (d[0] << 8 | d[1]), rest);
+        gboolean sent = gst_frame_mux_send_control (mux,
+            (guint) (d[0] << 8 | d[1]), rest);
+
         g_bytes_unref (rest);
         g_bytes_unref (payload);
+        if (!sent) {
+          /* after our EOS the sender of the event may append the message
+           * as a whole frame itself: say so */
+          g_mutex_lock (&mux->lock);
+          sent = !mux->eos_sent;
+          g_mutex_unlock (&mux->lock);
+          gst_event_unref (event);
+          return sent;
+        }
       } else if (gst_event_has_name (event, "wrtc-backpressure")) {
         g_mutex_lock (&mux->lock);
         if (mux->coalesce_until == 0)
