@@ -431,6 +431,13 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t input_size)
     extra = (flags & FLAG_EXTRA_REF) ? gst_buffer_ref (buf) : NULL;
 
     ret = gst_harness_push (h, buf);
+    {
+      /* pads push from their own threads: let them catch up */
+      GstQuery *q = gst_query_new_drain ();
+
+      gst_pad_peer_query (h->srcpad, q);
+      gst_query_unref (q);
+    }
     if (extra)
       gst_buffer_unref (extra);
     pos += n;
