@@ -235,7 +235,11 @@ conn_loop (gpointer data)
   item = g_queue_pop_head (&conn->items);
   last = conn->closing && g_queue_is_empty (&conn->items);
   if (GST_IS_BUFFER (item))
-    conn->queued_bytes -= gst_buffer_get_size (GST_BUFFER_CAST (item));
+    conn->queued_bytes -= MIN (conn->queued_bytes,
+        gst_buffer_get_size (GST_BUFFER_CAST (item)));
+  /* an empty queue holds nothing, whatever was counted on the way in */
+  if (g_queue_is_empty (&conn->items))
+    conn->queued_bytes = 0;
   conn->busy = TRUE;
   if (conn->producer_waiting)
     g_cond_broadcast (&conn->cond);
