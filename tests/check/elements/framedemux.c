@@ -1491,7 +1491,9 @@ GST_END_TEST;
 static const guint burst_params[][2] = {
   {0, 0}, {0, 1}, {0, 2}, {1, 0}, {1, 1}, {1, 2},
 };
-static const guint32 burst_seeds[] = { 901, 902, 903 };
+/* Seeds for which the search without context lost every frame after the
+ * burst (1000, 1001: 4-byte alphabet; 1014: uniform). */
+static const guint32 burst_seeds[] = { 1000, 1001, 1014 };
 
 #define BURST_AFTER 500
 
@@ -1562,9 +1564,12 @@ append_test_frame (GByteArray * s, GRand * rand, guint32 conn, guint64 ts,
 GST_START_TEST (test_garbage_burst_recovery)
 {
   static const guint8 alpha4[] = { 0x00, 0x01, ';', 0xFF };
-  guint kind = burst_params[__i__ / G_N_ELEMENTS (burst_seeds)][0];
-  guint chunking = burst_params[__i__ / G_N_ELEMENTS (burst_seeds)][1];
-  guint32 seed = burst_seeds[__i__ % G_N_ELEMENTS (burst_seeds)];
+  /* odd runs with a small max-frame-size, where the bound is tight */
+  gboolean small_max = __i__ % 2;
+  guint run = __i__ / 2;
+  guint kind = burst_params[run / G_N_ELEMENTS (burst_seeds)][0];
+  guint chunking = burst_params[run / G_N_ELEMENTS (burst_seeds)][1];
+  guint32 seed = burst_seeds[run % G_N_ELEMENTS (burst_seeds)];
   GRand *rand = g_rand_new_with_seed (seed);
   Ctx *ctx = ctx_new ();
   GByteArray *s = g_byte_array_new ();
@@ -1580,6 +1585,8 @@ GST_START_TEST (test_garbage_burst_recovery)
     after[i] = g_ptr_array_new_with_free_func ((GDestroyNotify)
         g_bytes_unref);
   }
+  if (small_max)
+    g_object_set (ctx->demux, "max-frame-size", 4096, NULL);
   g_object_get (ctx->demux, "max-frame-size", &max, NULL);
 
   msg.code = WRTC_CONTROL_OPEN_CONNECTION;
@@ -1638,12 +1645,13 @@ GST_START_TEST (test_garbage_burst_recovery)
   }
   /* documented bound: (max-frame-size + 18) * 9 / 8 + one input buffer */
   bound = ((guint64) max + WRTC_FRAME_OVERHEAD + 1) * 9 / 8 + chunk_max;
-  g_print ("garbage burst: %s garbage, %u bytes, %s input, seed %u: "
+  g_print ("garbage burst: %s garbage, %u bytes, %s input, seed %u, "
+      "max-frame-size %u: "
       "%u/%u frames after it recovered (%.1f%%), %" G_GUINT64_FORMAT
       " bytes pending at most, %" G_GUINT64_FORMAT " resyncs\n",
       kind == 0 ? "uniform" : "4-byte alphabet", burst,
       chunking == 0 ? "whole" : chunking == 1 ? "1-byte" : "random-size",
-      seed, found, BURST_AFTER, 100.0 * found / BURST_AFTER, pending_max,
+      seed, max, found, BURST_AFTER, 100.0 * found / BURST_AFTER, pending_max,
       stat_u64 (ctx, "resyncs"));
   fail_unless (found * 10 >= BURST_AFTER * 9, "only %u of %u frames "
       "recovered", found, BURST_AFTER);
@@ -1703,7 +1711,7 @@ framedemux_suite (void)
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_stats_fields);
   tcase_add_loop_test (tc, test_garbage_burst_recovery, 0,
-      G_N_ELEMENTS (burst_params) * G_N_ELEMENTS (burst_seeds));
+      2 * G_N_ELEMENTS (burst_params) * G_N_ELEMENTS (burst_seeds));
   return s;
 }
 
