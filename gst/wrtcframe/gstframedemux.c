@@ -86,8 +86,10 @@
  * swallow the stream. Otherwise it is output as usual (a sender clock step
  * is adopted after two frames). Skipped bytes and resynchronisations are
  * counted. At most max-frame-size + 18 bytes are held between input buffers
- * (up to an eighth more once a search window or a checked frame exceeds
- * 64 KiB: searches are then spaced out to stay linear in time). A stream
+ * (once the search window exceeds 64 KiB, searches are spaced out until it
+ * has grown by an eighth, to stay linear in time, so up to an eighth more
+ * plus one input buffer; searches inside a waiting frame are spaced out the
+ * same way, which costs no memory). A stream
  * that ends without a single valid frame, or with valid frames but no data
  * connection, ends with an error instead of a bare EOS, so a pipeline never
  * waits forever.
