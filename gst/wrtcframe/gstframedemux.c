@@ -64,18 +64,35 @@
  * truncated frame at the end of the stream are handled as set by
  * #GstFrameDemux:corruption-policy. With `error` the element posts an error
  * message and stops. With `resync` (the default) it posts one warning per
- * loss of sync, then scans forward for the next position where a frame
- * verifies (length within bounds, terminator in place, and a plausible
- * successor), so a plausible-looking length inside garbage does not swallow
- * the valid frames that follow. After a wrong terminator it first tries the
- * position right after the damaged frame's claimed end, if that data is
- * already buffered, so that only the damaged frame is lost. Skipped bytes
- * and resynchronisations are counted. While searching, at most
- * max-frame-size + 18 bytes are held between input buffers (up to an eighth
- * more once that window exceeds 64 KiB: searches are then spaced out to stay
- * linear in time). A stream that ends without a single valid frame, or with
- * valid frames but no data connection, ends with an error instead of a bare
- * EOS, so a pipeline never waits forever.
+ * loss of sync and searches forward, checking candidates (positions right
+ * after a ';') against the stream's context: a header fits when its
+ * timestamp lies between 10 minutes before and 60 minutes after the last
+ * good frame's and its connection is 0, known (a pad, or recently closed)
+ * or at most 64 above the highest one seen. A candidate is accepted when 4
+ * consecutive frames verify there (length within bounds, terminator in
+ * place, header fits), or at least one does and the buffered data ends
+ * without contradicting the chain; in that case the next 4 frames are on
+ * probation, and damage among them takes the resync back without a new
+ * warning. Before the first frame there is no context and a candidate needs
+ * one verified frame and a plausible successor. A later accepted candidate
+ * wins over an earlier undecided one, so a plausible-looking length inside
+ * garbage does not swallow the valid frames that follow. After a wrong
+ * terminator it first tries the position right after the damaged frame's
+ * claimed end, if that data is already buffered, so that only the damaged
+ * frame is lost. In sync, a frame whose header does not fit (and any frame
+ * on probation) is searched for verified frames inside its claimed length,
+ * while it is still arriving too; if some are found it is damage and
+ * parsing resumes there, so a false header after a garbage burst cannot
+ * swallow the stream. Otherwise it is output as usual (a sender clock step
+ * is adopted after two frames). Skipped bytes and resynchronisations are
+ * counted. At most max-frame-size + 18 bytes are held between input buffers
+ * (once the search window exceeds 64 KiB, searches are spaced out until it
+ * has grown by an eighth, to stay linear in time, so up to an eighth more
+ * plus one input buffer; searches inside a waiting frame are spaced out the
+ * same way, which costs no memory). A stream
+ * that ends without a single valid frame, or with valid frames but no data
+ * connection, ends with an error instead of a bare EOS, so a pipeline never
+ * waits forever.
  *
  * ## Statistics
  *

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "frame-codec.h"
+#include "frame-resync.h"
 
 #define SEED 0x5eed2026
 #define MAX_LEN_DEFAULT (16 * 1024 * 1024)
@@ -1073,6 +1074,373 @@ GST_START_TEST (test_control_unknown)
 
 GST_END_TEST;
 
+/* ---- resynchronisation with context (frame-resync.h) ---- */
+
+#define RS_TS G_GUINT64_CONSTANT (1764620000000)
+
+static gboolean
+conns_up_to_8 (guint32 conn_no, gpointer user_data)
+{
+  return conn_no <= 8;
+}
+
+static void
+rs_hints (WrtcResyncHints * hints, guint64 ts)
+{
+  memset (hints, 0, sizeof (*hints));
+  hints->have_ts = TRUE;
+  hints->ts_ms = ts;
+  hints->conn_plausible = conns_up_to_8;
+}
+
+GST_START_TEST (test_resync_ts_window)
+{
+  fail_unless (wrtc_resync_ts_close (RS_TS, RS_TS));
+  fail_unless (wrtc_resync_ts_close (RS_TS, RS_TS - WRTC_RESYNC_TS_BEFORE_MS));
+  fail_if (wrtc_resync_ts_close (RS_TS, RS_TS - WRTC_RESYNC_TS_BEFORE_MS - 1));
+  fail_unless (wrtc_resync_ts_close (RS_TS, RS_TS + WRTC_RESYNC_TS_AFTER_MS));
+  fail_if (wrtc_resync_ts_close (RS_TS, RS_TS + WRTC_RESYNC_TS_AFTER_MS + 1));
+  /* no wrap-around at either end of the range */
+  fail_unless (wrtc_resync_ts_close (0, 0));
+  fail_if (wrtc_resync_ts_close (0, G_MAXUINT64));
+  fail_if (wrtc_resync_ts_close (G_MAXUINT64, 0));
+  fail_unless (wrtc_resync_ts_close (G_MAXUINT64, G_MAXUINT64));
+}
+
+GST_END_TEST;
+
+/* Chains of frames: counted up to the chain length, cut short by the end
+ * of the data (GOOD with fewer frames), broken by a header that does not
+ * fit (BAD), undecided while the first frame is incomplete. */
+GST_START_TEST (test_resync_check_chain)
+{
+  GByteArray *b = g_byte_array_new ();
+  WrtcResyncHints hints;
+  WrtcFrameHeader h;
+  gsize ends[6], cut;
+  guint i, n;
+
+  rs_hints (&hints, RS_TS);
+  for (i = 0; i < 6; i++) {
+    guint8 payload[10];
+
+    memset (payload, ';', sizeof (payload));
+    g_byte_array_set_size (b, b->len + 27);
+    wrtc_frame_encode (b->data + b->len - 27, 27, i % 3, RS_TS + i * 1000,
+        payload, 10);
+    ends[i] = b->len;
+  }
+
+  fail_unless_equals_int (wrtc_resync_check (b->data, b->len, 0, 100, &hints,
+          &n), WRTC_RESYNC_GOOD);
+  fail_unless_equals_int (n, WRTC_RESYNC_CHAIN);
+  hints.chain = 6;
+  fail_unless_equals_int (wrtc_resync_check (b->data, b->len, 0, 100, &hints,
+          &n), WRTC_RESYNC_GOOD);
+  fail_unless_equals_int (n, 6);
+  hints.chain = 0;
+  /* data ending after 2 frames, or inside the header / payload of the 3rd */
+  for (cut = ends[1]; cut < ends[2]; cut++) {
+    fail_unless_equals_int (wrtc_resync_check (b->data, cut, 0, 100, &hints,
+            &n), WRTC_RESYNC_GOOD);
+    fail_unless_equals_int (n, 2);
+  }
+  /* first frame incomplete */
+  for (cut = 0; cut < ends[0]; cut++)
+    fail_unless_equals_int (wrtc_resync_check (b->data, cut, 0, 100, &hints,
+            &n), WRTC_RESYNC_UNDECIDED);
+  /* length above the maximum */
+  fail_unless_equals_int (wrtc_resync_check (b->data, b->len, 0, 9, &hints,
+          &n), WRTC_RESYNC_BAD);
+
+  /* timestamp of the 3rd frame far off: the chain breaks, also when only
+   * part of that header is buffered */
+  wrtc_frame_read_header (b->data + ends[1], &h);
+  wrtc_frame_write_header (b->data + ends[1], h.conn_no,
+      RS_TS + G_GUINT64_CONSTANT (1) * 1000 * 3600 * 24 * 365, h.length);
+  fail_unless_equals_int (wrtc_resync_check (b->data, b->len, 0, 100, &hints,
+          &n), WRTC_RESYNC_BAD);
+  fail_unless_equals_int (wrtc_resync_check (b->data, ends[1] + 12, 0, 100,
+          &hints, &n), WRTC_RESYNC_BAD);
+  fail_unless_equals_int (wrtc_resync_check (b->data, ends[1] + 8, 0, 100,
+          &hints, &n), WRTC_RESYNC_BAD);
+  fail_unless_equals_int (wrtc_resync_check (b->data, ends[1] + 4, 0, 100,
+          &hints, &n), WRTC_RESYNC_GOOD);
+  /* without context the same bytes pass (one frame, sane successor) */
+  fail_unless_equals_int (wrtc_resync_check (b->data, b->len, 0, 100, NULL,
+          &n), WRTC_RESYNC_GOOD);
+  fail_unless_equals_int (n, 1);
+  hints.have_ts = FALSE;
+  fail_unless_equals_int (wrtc_resync_check (b->data, b->len, 0, 100, &hints,
+          &n), WRTC_RESYNC_GOOD);
+  hints.have_ts = TRUE;
+  wrtc_frame_write_header (b->data + ends[1], h.conn_no, h.timestamp_ms,
+      h.length);
+
+  /* a connection the callback refuses; connection 0 is always plausible */
+  wrtc_frame_read_header (b->data + ends[0], &h);
+  wrtc_frame_write_header (b->data + ends[0], 9, h.timestamp_ms, h.length);
+  fail_unless_equals_int (wrtc_resync_check (b->data, b->len, 0, 100, &hints,
+          &n), WRTC_RESYNC_BAD);
+  fail_unless_equals_int (wrtc_resync_check (b->data, ends[0] + 4, 0, 100,
+          &hints, &n), WRTC_RESYNC_BAD);
+  hints.conn_plausible = NULL;
+  fail_unless_equals_int (wrtc_resync_check (b->data, b->len, 0, 100, &hints,
+          &n), WRTC_RESYNC_GOOD);
+  fail_unless (wrtc_resync_header_plausible (&hints, &h));
+  h.conn_no = 0;
+  hints.conn_plausible = conns_up_to_8;
+  hints.ts_ms = RS_TS + 1000;
+  fail_unless (wrtc_resync_header_plausible (&hints, &h));
+  h.timestamp_ms = 3;
+  fail_if (wrtc_resync_header_plausible (&hints, &h));
+  fail_unless (wrtc_resync_header_plausible (NULL, &h));
+  g_byte_array_unref (b);
+}
+
+GST_END_TEST;
+
+/* per impl: without a timestamp the search is wrtc_frame_find_sync's,
+ * result and offset, on ';'-dense data with sprinkled valid frames. */
+GST_START_TEST (test_resync_plain_matches_find_sync)
+{
+  GRand *rand = g_rand_new_with_seed (SEED + 9);
+  WrtcResyncHints no_ts = { 0 };
+  guint round;
+
+  if (!use_impl (__i__))
+    return;
+  for (round = 0; round < 400; round++) {
+    gsize size = g_rand_int_range (rand, 0, 600), i;
+    guint8 *buf = random_bytes (rand, size, TRUE);
+    guint32 max = g_rand_boolean (rand) ? 64 : MAX_LEN_DEFAULT;
+    gsize off_a = 7, off_b = 9, off_c = 11;
+    WrtcFrameSync a, b, c;
+
+    for (i = 0; i < size; i++)
+      if (g_rand_int_range (rand, 0, 4) == 0)
+        buf[i] = ';';
+    for (i = 0; i + 40 < size; i += g_rand_int_range (rand, 20, 200))
+      wrtc_frame_encode (buf + i, size - i, 1, RS_TS, buf, 10);
+    a = wrtc_frame_find_sync (buf, size, max, &off_a);
+    b = wrtc_resync_find (buf, size, size, max, NULL, &off_b, NULL);
+    c = wrtc_resync_find (buf, size, size, max, &no_ts, &off_c, NULL);
+    EXPECT_EQ (b, a);
+    EXPECT_EQ (off_b, off_a);
+    EXPECT_EQ (c, a);
+    EXPECT_EQ (off_c, off_a);
+    g_free (buf);
+  }
+  g_rand_free (rand);
+}
+
+GST_END_TEST;
+
+/* candidate_end: candidates at or past it are not considered, but a chain
+ * may run past it. */
+GST_START_TEST (test_resync_find_candidate_end)
+{
+  GByteArray *b = g_byte_array_new ();
+  WrtcResyncHints hints;
+  gsize off, second_at = 0;
+  guint i, n;
+
+  rs_hints (&hints, RS_TS);
+  g_byte_array_append (b, (const guint8 *) "xx;", 3);
+  for (i = 0; i < 5; i++) {
+    if (i == 1)
+      second_at = b->len;
+    g_byte_array_set_size (b, b->len + 22);
+    wrtc_frame_encode (b->data + b->len - 22, 22, 1, RS_TS, (const guint8 *)
+        "abcde", 5);
+  }
+  fail_unless_equals_int (wrtc_resync_find (b->data, b->len, b->len, 1000,
+          &hints, &off, &n), WRTC_FRAME_SYNC_FOUND);
+  fail_unless_equals_int (off, 3);
+  fail_unless_equals_int (n, WRTC_RESYNC_CHAIN);
+  fail_unless_equals_int (wrtc_resync_find (b->data, b->len, 4, 1000,
+          &hints, &off, &n), WRTC_FRAME_SYNC_FOUND);
+  fail_unless_equals_int (off, 3);
+  fail_unless_equals_int (wrtc_resync_find (b->data, b->len, 3, 1000,
+          &hints, &off, &n), WRTC_FRAME_SYNC_NEED_MORE);
+  /* from inside the first frame: the next candidate is the second frame */
+  fail_unless_equals_int (wrtc_resync_find (b->data + 4, b->len - 4,
+          b->len - 4, 1000, &hints, &off, &n), WRTC_FRAME_SYNC_FOUND);
+  fail_unless_equals_int (off + 4, second_at);
+  g_byte_array_unref (b);
+}
+
+GST_END_TEST;
+
+/* A small streaming parser on top of the codec, the way framedemux uses it:
+ * frames are parsed in order; after damage wrtc_resync_find is asked with
+ * the context of the last good frame; a frame whose header does not fit the
+ * context, complete or pending, is dropped when verified frames start
+ * inside it. Held bytes = everything not consumed yet. */
+typedef struct
+{
+  GByteArray *held;
+  gboolean synced;
+  WrtcResyncHints hints;
+  gboolean use_hints;
+  guint32 max;
+  GPtrArray *out;               /* GBytes payloads, in order */
+} RsParser;
+
+static void
+rs_drop (RsParser * p, gsize n)
+{
+  g_byte_array_remove_range (p->held, 0, n);
+}
+
+static void
+rs_feed (RsParser * p, const guint8 * data, gsize len)
+{
+  const WrtcResyncHints *hints = p->use_hints ? &p->hints : NULL;
+
+  g_byte_array_append (p->held, data, len);
+  for (;;) {
+    WrtcFrameHeader h;
+    WrtcFrameStatus st;
+    gsize off;
+    gboolean fits;
+
+    if (!p->synced) {
+      if (wrtc_resync_find (p->held->data, p->held->len, p->held->len,
+              p->max, hints, &off, NULL) == WRTC_FRAME_SYNC_NEED_MORE) {
+        rs_drop (p, off);
+        return;
+      }
+      rs_drop (p, off);
+      p->synced = TRUE;
+    }
+    st = wrtc_frame_parse (p->held->data, p->held->len, p->max, &h);
+    if (st == WRTC_FRAME_TOO_LONG || st == WRTC_FRAME_BAD_TERMINATOR) {
+      p->synced = FALSE;
+      continue;
+    }
+    if (st == WRTC_FRAME_NEED_MORE && p->held->len < WRTC_FRAME_HEADER_SIZE)
+      return;
+    fits = !p->use_hints || wrtc_resync_header_plausible (&p->hints, &h);
+    if (!fits && wrtc_resync_find (p->held->data, p->held->len,
+            MIN (p->held->len, (gsize) h.length + WRTC_FRAME_OVERHEAD),
+            p->max, hints, &off, NULL) == WRTC_FRAME_SYNC_FOUND) {
+      rs_drop (p, off);         /* verified frames inside: not a frame */
+      continue;
+    }
+    if (st == WRTC_FRAME_NEED_MORE)
+      return;
+    g_ptr_array_add (p->out, g_bytes_new (p->held->data +
+            WRTC_FRAME_HEADER_SIZE, h.length));
+    if (fits) {
+      p->hints.have_ts = TRUE;
+      p->hints.ts_ms = h.timestamp_ms;
+    }
+    rs_drop (p, (gsize) h.length + WRTC_FRAME_OVERHEAD);
+  }
+}
+
+static const guint32 rs_seeds[] = { 1000, 1001, 1014 };
+
+/* Valid frames, a garbage burst (uniform, or the 4-byte alphabet
+ * 0x00 0x01 ';' 0xFF), 500 valid frames, fed whole, in 1-byte and in
+ * random pieces: at least 90% of the 500 come out, byte-exact and in
+ * order, and at most max + 18 bytes plus one piece are held. */
+GST_START_TEST (test_resync_garbage_burst)
+{
+  static const guint8 alpha4[] = { 0x00, 0x01, ';', 0xFF };
+  guint kind, chunking, m;
+  guint32 maxes[] = { MAX_LEN_DEFAULT, 4096 };
+
+  for (kind = 0; kind < 2; kind++)
+    for (chunking = 0; chunking < 3; chunking++)
+      for (m = 0; m < G_N_ELEMENTS (maxes); m++) {
+        GRand *rand = g_rand_new_with_seed (rs_seeds[__i__]);
+        GByteArray *s = g_byte_array_new ();
+        GPtrArray *after = g_ptr_array_new_with_free_func ((GDestroyNotify)
+            g_bytes_unref);
+        RsParser p = { 0 };
+        guint64 ts = RS_TS;
+        gsize pos, held_max = 0, piece_max = 1;
+        guint i, j, burst, found = 0;
+
+        for (i = 0; i < 540; i++) {
+          guint32 len = g_rand_int_range (rand, 8, 300);
+          guint8 *payload = random_bytes (rand, len, TRUE);
+
+          if (i == 40) {
+            burst = g_rand_int_range (rand, 300, 4097);
+            for (j = 0; j < burst; j++) {
+              guint8 b = kind == 0 ? g_rand_int_range (rand, 0, 256) :
+                  alpha4[g_rand_int_range (rand, 0, 4)];
+              g_byte_array_append (s, &b, 1);
+            }
+          }
+          memcpy (payload, &i, sizeof (i));     /* unique payloads */
+          ts += g_rand_int_range (rand, 0, 20);
+          g_byte_array_set_size (s, s->len + len + WRTC_FRAME_OVERHEAD);
+          wrtc_frame_encode (s->data + s->len - len - WRTC_FRAME_OVERHEAD,
+              len + WRTC_FRAME_OVERHEAD, g_rand_int_range (rand, 0, 3), ts,
+              payload, len);
+          if (i >= 40)
+            g_ptr_array_add (after, g_bytes_new_take (payload, len));
+          else
+            g_free (payload);
+        }
+
+        p.held = g_byte_array_new ();
+        p.synced = TRUE;
+        p.use_hints = TRUE;
+        p.hints.conn_plausible = conns_up_to_8;
+        p.max = maxes[m];
+        p.out = g_ptr_array_new_with_free_func ((GDestroyNotify)
+            g_bytes_unref);
+        for (pos = 0; pos < s->len;) {
+          gsize n = chunking == 0 ? s->len : chunking == 1 ? 1 :
+              (gsize) g_rand_int_range (rand, 1, 4001);
+
+          n = MIN (n, s->len - pos);
+          piece_max = MAX (piece_max, n);
+          rs_feed (&p, s->data + pos, n);
+          pos += n;
+          held_max = MAX (held_max, p.held->len);
+        }
+        fail_unless (p.out->len >= 40);
+        for (i = 0; i < 40; i++)
+          EXPECT_EQ (*(const guint32 *) g_bytes_get_data
+              (g_ptr_array_index (p.out, i), NULL), i);
+        /* in order: each expected payload is looked for after the last */
+        for (i = 40, j = 0; i < p.out->len && j < after->len; i++) {
+          guint k;
+
+          for (k = j; k < after->len; k++)
+            if (g_bytes_equal (g_ptr_array_index (p.out, i),
+                    g_ptr_array_index (after, k)))
+              break;
+          if (k < after->len) {
+            found++;
+            j = k + 1;
+          }
+        }
+        g_print ("codec resync: %s garbage (%u bytes), %s pieces, "
+            "max %u, seed %u: %u/500 recovered, %" G_GSIZE_FORMAT
+            " bytes held at most\n", kind ? "4-byte alphabet" : "uniform",
+            burst, chunking == 0 ? "whole" : chunking == 1 ? "1-byte" :
+            "random", maxes[m], rs_seeds[__i__], found, held_max);
+        fail_unless (found * 10 >= 500 * 9, "%u/500 recovered", found);
+        fail_unless (held_max <= (gsize) maxes[m] + 18 + piece_max,
+            "%" G_GSIZE_FORMAT " bytes held", held_max);
+
+        g_ptr_array_unref (p.out);
+        g_byte_array_unref (p.held);
+        g_ptr_array_unref (after);
+        g_byte_array_unref (s);
+        g_rand_free (rand);
+      }
+}
+
+GST_END_TEST;
+
 static Suite *
 framecodec_suite (void)
 {
@@ -1087,6 +1455,11 @@ framecodec_suite (void)
   tcase_add_test (tc, test_impl_api);
   tcase_add_test (tc, test_control_round_trip);
   tcase_add_test (tc, test_control_unknown);
+  tcase_add_test (tc, test_resync_ts_window);
+  tcase_add_test (tc, test_resync_check_chain);
+  tcase_add_test (tc, test_resync_find_candidate_end);
+  tcase_add_loop_test (tc, test_resync_garbage_burst, 0,
+      G_N_ELEMENTS (rs_seeds));
 
   suite_add_tcase (s, ti);
   tcase_add_loop_test (ti, test_golden_frames, first, end);
@@ -1100,6 +1473,7 @@ framecodec_suite (void)
   tcase_add_loop_test (ti, test_find_sync_need_more, first, end);
   tcase_add_loop_test (ti, test_find_sync_all_semis, first, end);
   tcase_add_loop_test (ti, test_impl_matches_scalar, first, end);
+  tcase_add_loop_test (ti, test_resync_plain_matches_find_sync, first, end);
   return s;
 }
 
