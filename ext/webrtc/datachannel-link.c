@@ -973,8 +973,6 @@ on_pc_state (GstElement * webrtcbin, GParamSpec * pspec,
     what = "ICE connection state \"failed\": no candidate pair works";
   else if (pc == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
     what = "connection state \"failed\"";
-  else if (pc == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED)
-    what = "connection state \"closed\"";
   else
     return;
 

@@ -754,6 +754,41 @@ GST_START_TEST (test_nobody_creates)
 
 GST_END_TEST;
 
+/* The same with two frametunnels, neither creating the channel: the
+ * elements inside warn, once per side. */
+GST_START_TEST (test_nobody_creates_tunnel)
+{
+  WrtcLoopback *lb;
+  GstMessage *msg;
+  Peer a, b;
+  Peer *peers[2] = { &a, &b };
+  guint i;
+
+  peer_init (&a, "peer-a");
+  peer_init (&b, "peer-b");
+  peer_add_tunnel (&a, FALSE, 0, 0);
+  peer_add_tunnel (&b, FALSE, 0, 0);
+  peers_start (&a, &b, &lb);
+  for (i = 0; i < 2; i++) {
+    gchar *text;
+
+    msg = pop_warning (peers[i], ANNOUNCE_WARN_S + WAIT_S);
+    fail_unless (msg != NULL, "%s: no warning within %d s",
+        GST_ELEMENT_NAME (peers[i]->pipeline), 5 + WAIT_S);
+    text = warning_text (msg);
+    fail_unless (strstr (text, "\"" LABEL "\"") != NULL, "%s", text);
+    fail_unless (strstr (text, "create-channel=true on one side") != NULL,
+        "%s", text);
+    g_free (text);
+    gst_message_unref (msg);
+  }
+  msg = pop_warning (&a, 1);
+  fail_if (msg != NULL, "a second warning for the same channel");
+  peers_stop (&a, &b, lb);
+}
+
+GST_END_TEST;
+
 /* ---------- (e) the drain ends when the channel goes away ---------- */
 
 static gint drop_incoming;
@@ -898,6 +933,7 @@ webrtc_feedback_suite (void)
   tcase_add_test (tc, test_close_on_eos_no_credit);
   tcase_add_test (tc, test_close_on_eos_credit);
   tcase_add_test (tc, test_nobody_creates);
+  tcase_add_test (tc, test_nobody_creates_tunnel);
   tcase_add_test (tc, test_drain_ends_on_close);
   return s;
 }
