@@ -176,6 +176,23 @@ channel_peers_partner (GstWebRTCDataChannel * channel, gboolean receives)
   return partner;
 }
 
+/* Whether an element of the other role is attached to @channel: no weak
+ * reference taken (the sink's reader asks for every message, on the pc
+ * thread). */
+static gboolean
+channel_peers_has_partner (GstWebRTCDataChannel * channel, gboolean receives)
+{
+  ChannelPeers *peers = channel_peers_get (channel, FALSE);
+  gboolean attached;
+
+  if (!peers)
+    return FALSE;
+  g_mutex_lock (&peers->lock);
+  attached = peers->owner[receives ? 0 : 1] != NULL;
+  g_mutex_unlock (&peers->lock);
+  return attached;
+}
+
 GstElement *
 wrtc_channel_link_get_partner (WrtcChannelLink * link)
 {
@@ -407,18 +424,14 @@ static void
 on_message_data_reader (GstWebRTCDataChannel * channel, GBytes * data,
     WrtcChannelLink * link)
 {
-  GstElement *element, *partner;
+  GstElement *element;
 
-  if (!data || !link->on_message)
+  if (!data || !link->on_message || channel_peers_has_partner (channel, FALSE))
     return;
   element = g_weak_ref_get (&link->element);
   if (!element)
     return;
-  partner = channel_peers_partner (channel, FALSE);
-  if (partner)
-    gst_object_unref (partner);
-  else
-    link->on_message (element, data);
+  link->on_message (element, data);
   gst_object_unref (element);
 }
 
