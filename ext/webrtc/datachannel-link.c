@@ -30,12 +30,12 @@ typedef struct
 /* Which datachannelsink (0) and datachannelsrc (1) of this process use a
  * channel object, so that the two can relay the flow-control feedback
  * between them (docs/wire-format.md, "Credit flow control"). Kept as data
- * on the channel, freed with it. The owner pointers only identify which
- * link attached the element, for detaching. */
+ * on the channel, freed with it. Each entry is the element's link (a
+ * reference, dropped when the link unbinds); the element itself is the
+ * link's weak reference. */
 typedef struct
 {
   GMutex lock;
-  GWeakRef element[2];
   WrtcChannelLink *owner[2];
 } ChannelPeers;
 
@@ -102,8 +102,11 @@ link_unref_closure (gpointer data, GClosure * closure)
 static void
 channel_peers_free (ChannelPeers * peers)
 {
-  g_weak_ref_clear (&peers->element[0]);
-  g_weak_ref_clear (&peers->element[1]);
+  /* Links detach when they unbind, and hold the channel until then. */
+  if (peers->owner[0])
+    wrtc_channel_link_unref (peers->owner[0]);
+  if (peers->owner[1])
+    wrtc_channel_link_unref (peers->owner[1]);
   g_mutex_clear (&peers->lock);
   g_free (peers);
 }
@@ -118,8 +121,6 @@ channel_peers_get (GstWebRTCDataChannel * channel, gboolean create)
   if (!peers && create) {
     peers = g_new0 (ChannelPeers, 1);
     g_mutex_init (&peers->lock);
-    g_weak_ref_init (&peers->element[0], NULL);
-    g_weak_ref_init (&peers->element[1], NULL);
     g_object_set_data_full (G_OBJECT (channel), PEERS_KEY, peers,
         (GDestroyNotify) channel_peers_free);
   }
@@ -130,19 +131,17 @@ channel_peers_get (GstWebRTCDataChannel * channel, gboolean create)
 static void
 channel_peers_attach (WrtcChannelLink * link, GstWebRTCDataChannel * channel)
 {
-  GstElement *element = g_weak_ref_get (&link->element);
-  ChannelPeers *peers;
+  ChannelPeers *peers = channel_peers_get (channel, TRUE);
+  WrtcChannelLink *old;
   guint role = link->receives ? 1 : 0;
 
-  if (!element)
-    return;
-  peers = channel_peers_get (channel, TRUE);
   g_mutex_lock (&peers->lock);
-  g_weak_ref_set (&peers->element[role], element);
-  peers->owner[role] = link;
+  old = peers->owner[role];
+  peers->owner[role] = wrtc_channel_link_ref (link);
   g_mutex_unlock (&peers->lock);
-  GST_DEBUG_OBJECT (element, "attached to channel %p", channel);
-  gst_object_unref (element);
+  if (old)
+    wrtc_channel_link_unref (old);
+  GST_DEBUG ("%s attached to channel %p", role ? "source" : "sink", channel);
 }
 
 static void
@@ -150,15 +149,18 @@ channel_peers_detach (WrtcChannelLink * link, GstWebRTCDataChannel * channel)
 {
   ChannelPeers *peers = channel_peers_get (channel, FALSE);
   guint role = link->receives ? 1 : 0;
+  gboolean mine = FALSE;
 
   if (!peers)
     return;
   g_mutex_lock (&peers->lock);
   if (peers->owner[role] == link) {
-    g_weak_ref_set (&peers->element[role], NULL);
     peers->owner[role] = NULL;
+    mine = TRUE;
   }
   g_mutex_unlock (&peers->lock);
+  if (mine)
+    wrtc_channel_link_unref (link);
 }
 
 /* The element of the other role on @channel (a new reference), or NULL. */
@@ -166,14 +168,37 @@ static GstElement *
 channel_peers_partner (GstWebRTCDataChannel * channel, gboolean receives)
 {
   ChannelPeers *peers = channel_peers_get (channel, FALSE);
+  WrtcChannelLink *other = NULL;
   GstElement *partner;
 
   if (!peers)
     return NULL;
   g_mutex_lock (&peers->lock);
-  partner = g_weak_ref_get (&peers->element[receives ? 0 : 1]);
+  if (peers->owner[receives ? 0 : 1])
+    other = wrtc_channel_link_ref (peers->owner[receives ? 0 : 1]);
   g_mutex_unlock (&peers->lock);
+  if (!other)
+    return NULL;
+  partner = g_weak_ref_get (&other->element);
+  wrtc_channel_link_unref (other);
   return partner;
+}
+
+/* Whether an element of the other role is attached to @channel: no weak
+ * reference taken (the sink's reader asks for every message, on the pc
+ * thread). */
+static gboolean
+channel_peers_has_partner (GstWebRTCDataChannel * channel, gboolean receives)
+{
+  ChannelPeers *peers = channel_peers_get (channel, FALSE);
+  gboolean attached;
+
+  if (!peers)
+    return FALSE;
+  g_mutex_lock (&peers->lock);
+  attached = peers->owner[receives ? 0 : 1] != NULL;
+  g_mutex_unlock (&peers->lock);
+  return attached;
 }
 
 GstElement *
@@ -407,18 +432,14 @@ static void
 on_message_data_reader (GstWebRTCDataChannel * channel, GBytes * data,
     WrtcChannelLink * link)
 {
-  GstElement *element, *partner;
+  GstElement *element;
 
-  if (!data || !link->on_message)
+  if (!data || !link->on_message || channel_peers_has_partner (channel, FALSE))
     return;
   element = g_weak_ref_get (&link->element);
   if (!element)
     return;
-  partner = channel_peers_partner (channel, FALSE);
-  if (partner)
-    gst_object_unref (partner);
-  else
-    link->on_message (element, data);
+  link->on_message (element, data);
   gst_object_unref (element);
 }
 
