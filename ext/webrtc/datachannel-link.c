@@ -8,6 +8,7 @@
 #endif
 
 #include "datachannel-link.h"
+#include <gst/base/gstbasesink.h>
 #include "frame-codec.h"
 
 #include <string.h>
@@ -314,12 +315,33 @@ on_open (GstWebRTCDataChannel * channel, WrtcChannelLink * link)
 static void
 on_close (GstWebRTCDataChannel * channel, WrtcChannelLink * link)
 {
+  GstElement *element;
+  gboolean report;
+
   g_mutex_lock (&link->lock);
   link->closed = TRUE;
   link->control_dropped += link->control_out.length;
   g_queue_clear_full (&link->control_out, (GDestroyNotify) g_bytes_unref);
   g_cond_broadcast (&link->cond);
+  report = !link->receives && !link->close_reported;
+  link->close_reported = TRUE;
   g_mutex_unlock (&link->lock);
+
+  if (!report || !(element = g_weak_ref_get (&link->element)))
+    return;
+  /* A sink that is not sending right now (flow control holds its framemux)
+   * would never notice: say it here, unless the close is our own (after
+   * EOS) or the element is stopping. Posting does not block. */
+  if (GST_IS_BASE_SINK (element)) {
+    GstPad *pad = GST_BASE_SINK_PAD (element);
+
+    if (!GST_PAD_IS_EOS (pad) && !GST_PAD_IS_FLUSHING (pad) &&
+        GST_STATE (element) >= GST_STATE_PAUSED)
+      GST_ELEMENT_ERROR (element, RESOURCE, WRITE,
+          ("The data channel was closed by the peer."),
+          ("on-close while streaming, before EOS"));
+  }
+  gst_object_unref (element);
 }
 
 /* Closing starts (locally, or on the peer's stream reset) before on-close,

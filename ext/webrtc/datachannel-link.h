@@ -102,6 +102,7 @@ struct _WrtcChannelLink
   gboolean wired;
   gboolean open;
   gboolean closed;
+  gboolean close_reported;      /* a sink's "closed by the peer" error */
   gboolean flushing;
   GError *error;
   guint64 low_count;            /* on-buffered-amount-low emissions */

@@ -594,6 +594,10 @@ drain_and_close (GstDataChannelSink * self)
     if (ret != GST_FLOW_OK)
       return FALSE;
     GST_DEBUG_OBJECT (self, "drained, closing the channel");
+    /* our own close: not an error */
+    g_mutex_lock (&self->link->lock);
+    self->link->close_reported = TRUE;
+    g_mutex_unlock (&self->link->lock);
     gst_webrtc_data_channel_close (channel);
   }
   return TRUE;

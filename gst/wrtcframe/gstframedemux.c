@@ -623,7 +623,7 @@ gst_frame_demux_reset (GstFrameDemux * self)
   self->flushing = FALSE;
   GST_OBJECT_UNLOCK (self);
   g_mutex_lock (&self->flow_lock);
-  self->flow_active = FALSE;
+  g_atomic_int_set (&self->flow_active, FALSE);
   self->unacked_total = 0;
   g_mutex_unlock (&self->flow_lock);
 
@@ -1135,8 +1135,12 @@ gst_frame_demux_push (GstFrameDemux * self, FrameDemuxConn * conn,
     on_consumed (GST_ELEMENT (self), conn, size, FALSE);
     return GST_FLOW_OK;
   }
+  /* with credit the sender keeps to the window (apart from what it had
+   * queued before our grant reached it): never hold up the other
+   * connections for one that is over */
   if (!frame_demux_conn_queue_buffer (conn, out,
-          g_atomic_int_get (&self->window_size)))
+          g_atomic_int_get (&self->flow_active) ? G_MAXUINT64 :
+          (guint64) g_atomic_int_get (&self->window_size)))
     return GST_FLOW_FLUSHING;
   return GST_FLOW_OK;
 }
@@ -1278,7 +1282,7 @@ gst_frame_demux_on_flow_offer (GstFrameDemux * self)
     g_mutex_unlock (&self->flow_lock);
     return;
   }
-  self->flow_active = TRUE;
+  g_atomic_int_set (&self->flow_active, TRUE);
   self->active_window = window;
   self->active_tunnel_window = tunnel;
   g_mutex_unlock (&self->flow_lock);

@@ -118,10 +118,16 @@ GST_DEBUG_CATEGORY_STATIC (gst_frame_mux_debug);
 #define DEFAULT_MAX_MESSAGE_SIZE 65536
 #define MIN_MAX_MESSAGE_SIZE 64
 #define DEFAULT_MAX_QUEUE_BYTES (1024 * 1024)
-#define DEFAULT_FLOW_CONTROL FALSE
+#define DEFAULT_FLOW_CONTROL TRUE
 /* below usrsctp's 1 MiB send buffer, so sctpenc never meets EAGAIN */
 #define DEFAULT_MAX_IN_FLIGHT (768 * 1024)
 #define DEFAULT_ACK_TIMEOUT 60000
+/* Before the receiver's FlowGrant: at most this much outstanding per
+ * connection and in all, for at most GRANT_WAIT_US after the offer went
+ * out; then the peer is taken for one without flow control. */
+#define PREGRANT_WINDOW (64 * 1024)
+#define PREGRANT_TUNNEL (256 * 1024)
+#define GRANT_WAIT_US G_USEC_PER_SEC
 
 /* How long after downstream last signalled backpressure frames keep
  * queueing (and so coalescing) instead of taking the fast path. */
@@ -293,6 +299,8 @@ struct _GstFrameMux
   guint max_in_flight;
   guint ack_timeout;            /* ms, 0: never */
   gboolean need_offer;          /* FlowOffer not queued yet */
+  gint64 offer_sent_at;         /* monotonic us the offer's push returned */
+  gboolean no_grant;            /* none came: a peer without flow control */
   gboolean flow_active;         /* the peer granted windows */
   guint32 flow_window;
   guint32 flow_tunnel;
@@ -505,6 +513,27 @@ credit_allows (GstFrameMux * mux, GstFrameMuxPad * mpad, guint64 size)
       mux->outstanding + size <= mux->flow_tunnel;
 }
 
+/* Before the grant: must @mpad wait for it? Sets no_grant once the wait
+ * for a grant is over. Lock held. */
+static gboolean
+pregrant_must_wait (GstFrameMux * mux, GstFrameMuxPad * mpad)
+{
+  if (G_LIKELY (mux->flow_active || mux->no_grant || !mux->flow_control ||
+          !mux->announce))
+    return FALSE;
+  if (mpad->sent - mpad->acked < PREGRANT_WINDOW &&
+      mux->outstanding < PREGRANT_TUNNEL)
+    return FALSE;
+  if (mux->offer_sent_at != 0 &&
+      g_get_monotonic_time () >= mux->offer_sent_at + GRANT_WAIT_US) {
+    GST_INFO_OBJECT (mux, "no FlowGrant within %d ms of the offer: the peer "
+        "has no flow control", (gint) (GRANT_WAIT_US / 1000));
+    mux->no_grant = TRUE;
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Takes @size payload bytes of @mpad into account. Lock held. */
 static inline void
 credit_take (GstFrameMux * mux, GstFrameMuxPad * mpad, guint64 size)
@@ -546,7 +575,9 @@ post_stalled (GstFrameMux * mux, guint64 outstanding, guint timeout)
 static void
 credit_wait (GstFrameMux * mux, GCond * cond)
 {
-  if (mux->flow_active && mux->ack_timeout > 0 && mux->outstanding > 0)
+  /* timed only until the stall has been reported */
+  if (mux->flow_active && mux->ack_timeout > 0 && mux->outstanding > 0 &&
+      mux->last_flow == GST_FLOW_OK)
     g_cond_wait_until (cond, &mux->lock, mux->last_progress +
         (gint64) mux->ack_timeout * 1000 + 1000);
   else
@@ -964,13 +995,13 @@ gst_frame_mux_loop (GstFrameMux * mux)
     }
     if (G_UNLIKELY (credit_stalled (mux) && mux->last_flow == GST_FLOW_OK &&
             !HAS_DATA (mux))) {
-      guint64 out = mux->outstanding;
+      guint64 outstanding = mux->outstanding;
 
       /* EOS waits for the last acknowledgement, which does not come */
       mux->last_flow = GST_FLOW_ERROR;
       wake_all_chains (mux);
       g_mutex_unlock (&mux->lock);
-      post_stalled (mux, out, mux->ack_timeout);
+      post_stalled (mux, outstanding, mux->ack_timeout);
       g_mutex_lock (&mux->lock);
       continue;
     }
@@ -998,6 +1029,11 @@ gst_frame_mux_loop (GstFrameMux * mux)
 
     g_mutex_lock (&mux->lock);
     record_flow (mux, ret);
+    /* the offer is in the first message: the grant's wait starts now */
+    if (G_UNLIKELY (mux->offer_sent_at == 0 && !mux->need_offer)) {
+      mux->offer_sent_at = g_get_monotonic_time ();
+      wake_all_chains (mux);
+    }
   }
   mux->pushing = FALSE;
   g_mutex_unlock (&mux->lock);
@@ -1105,6 +1141,17 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     /* the peer learns of the connection before its first data */
     if (G_UNLIKELY (!mpad->opened))
       pad_queue_open (mux, mpad);
+    if (G_UNLIKELY (pregrant_must_wait (mux, mpad))) {
+      GST_LOG_OBJECT (pad, "waiting for the receiver's FlowGrant");
+      mpad->waiting = TRUE;
+      if (mux->offer_sent_at != 0)
+        g_cond_wait_until (&mpad->space_cond, &mux->lock,
+            mux->offer_sent_at + GRANT_WAIT_US);
+      else
+        g_cond_wait (&mpad->space_cond, &mux->lock);
+      mpad->waiting = FALSE;
+      continue;
+    }
     if (G_UNLIKELY (mux->flow_active && !credit_allows (mux, mpad, size))) {
       if (credit_stalled (mux)) {
         guint64 outstanding = mux->outstanding;
@@ -1607,6 +1654,8 @@ gst_frame_mux_change_state (GstElement * element, GstStateChange transition)
         p->peer_closed = FALSE;
       }
       mux->flow_active = FALSE;
+      mux->no_grant = FALSE;
+      mux->offer_sent_at = 0;
       mux->outstanding = 0;
       mux->stat_credit_waits = mux->stat_credits = 0;
       mux->stat_control = 0;

@@ -596,3 +596,17 @@ peer_wait_tunnel_received (Peer * peer, Peer * other, guint64 bytes)
  * never collide (client odd, server even), every connection arrives
  * byte-exact and ends with EOS, openings are acknowledged, and pings
  * measure a round-trip time. */
+
+void
+peer_set_flow_control (Peer * peer, gboolean on)
+{
+  GstPad *pad = gst_element_get_static_pad (peer->sink, "sink");
+  GstPad *up = gst_pad_get_peer (pad);
+  GstObject *mux = gst_pad_get_parent (up);
+
+  fail_unless (mux != NULL);
+  g_object_set (mux, "flow-control", on, NULL);
+  gst_object_unref (mux);
+  gst_object_unref (up);
+  gst_object_unref (pad);
+}

@@ -84,6 +84,9 @@ void peers_start (Peer * a, Peer * b, WrtcLoopback ** lb);
 void peers_stop (Peer * a, Peer * b, WrtcLoopback * lb);
 
 GstStructure *get_stats (GstElement * element);
+/* flow-control of the framemux feeding @peer's datachannelsink: tests of
+ * the mode without credit (a reference peer) turn it off. */
+void peer_set_flow_control (Peer * peer, gboolean on);
 guint64 stat_u64 (const GstStructure * s, const gchar * field);
 
 G_END_DECLS

@@ -755,6 +755,8 @@ now_ms (void)
 GST_START_TEST (test_mux_golden)
 {
   static const gchar *golden[] = {
+    /* the default stream starts with FlowOffer (version 1) */
+    "00000000 0000000000000000 00000006 03e9 00000001 3b",
     /* caps arrive first: OpenConnection 7 */
     "00000000 0000000000000000 00000006 0065 00000007 3b",
     "00000007 0000000000000000 00000005 68656c6c6f 3b",
@@ -791,7 +793,7 @@ GST_START_TEST (test_mux_golden)
   fail_unless_equals_int (input_push_str (in, "hello"), GST_FLOW_OK);
   fail_unless_equals_int (input_push_str (in, ";;;;;;"), GST_FLOW_OK);
   /* pulled before the Ping is queued: control overtakes queued data */
-  got = pull_frames (h, 3);
+  got = pull_frames (h, 4);
   g_signal_emit_by_name (mux, "send-control", 1, abc, &ok);
   fail_unless (ok);
   {
@@ -923,12 +925,12 @@ GST_START_TEST (test_mux_reuse_and_priority)
   g_cond_broadcast (&gate_cond);
   g_mutex_unlock (&gate_lock);
 
-  got = pull_frames (h, 9);
+  got = pull_frames (h, 10);
   desc = describe_frames (got);
   /* round-robin between sink_2 and the old sink_5; the new sink_5 only
    * after the old one's close */
   fail_unless_equals_string (desc,
-      "0:006500000002 0:0001" "70 "
+      "0:03e900000001 0:006500000002 0:0001" "70 "
       "0:006500000005 2:6232 5:6135 0:006800000005 0:0066000000050000 "
       "0:006500000005 5:6335");
   g_free (desc);
@@ -975,7 +977,8 @@ GST_START_TEST (test_send_caps)
   Input *in;
   guint i;
 
-  g_object_set (mux, "send-caps", TRUE, NULL);
+  /* the OpenConnection layout, byte for byte: no FlowOffer before it */
+  g_object_set (mux, "send-caps", TRUE, "flow-control", FALSE, NULL);
   mh = gst_harness_new_with_element (mux, NULL, "src");
   gst_harness_play (mh);
   in = input_new (mux, "sink_3", caps1);

@@ -382,6 +382,8 @@ GST_START_TEST (test_feedback_one_way)
   peer_init (&a, "sender");
   peer_init (&b, "receiver");
   peer_add_sender (&a, 1, 256 * 1024, 4096, TRUE);
+  /* hand-made feedback only: the elements' own credit stays off */
+  peer_set_flow_control (&a, FALSE);
   g_object_set (a.sink, "close-on-eos", FALSE, NULL);
   peer_add_receiver (&b, FALSE);
   catcher_init (&catcher, a.sink);
@@ -462,8 +464,12 @@ GST_START_TEST (test_feedback_relay)
   peer_init (&a, "peer-a");
   peer_init (&b, "peer-b");
   peer_add_sender (&a, 1, bytes, 4000, TRUE);
+  /* hand-made feedback only: the elements' own credit stays off */
+  peer_set_flow_control (&a, FALSE);
   peer_add_receiver (&a, FALSE);
   peer_add_sender (&b, 1, bytes, 3000, FALSE);
+  /* hand-made feedback only: the elements' own credit stays off */
+  peer_set_flow_control (&b, FALSE);
   peer_add_receiver (&b, FALSE);
   g_object_set (a.sink, "close-on-eos", FALSE, NULL);
   g_object_set (b.sink, "close-on-eos", FALSE, NULL);
@@ -586,6 +592,8 @@ GST_START_TEST (test_close_on_eos_no_credit)
   peer_init (&a, "sender");
   peer_init (&b, "receiver");
   peer_add_sender (&a, 1, bytes, 4096, TRUE);
+  /* hand-made feedback only: the elements' own credit stays off */
+  peer_set_flow_control (&a, FALSE);
   peer_add_receiver (&b, FALSE);
   watch_eos (b.src, "src", &src_eos);
   peers_start (&a, &b, &lb);
@@ -862,6 +870,8 @@ GST_START_TEST (test_drain_ends_on_close)
   peer_init (&a, "sender");
   peer_init (&b, "receiver");
   mux = gst_element_factory_make ("framemux", NULL);
+  /* the drain itself is tested: no credit holding EOS back */
+  g_object_set (mux, "flow-control", FALSE, NULL);
   appsrc = gst_element_factory_make ("appsrc", NULL);
   a.sink = gst_element_factory_make ("datachannelsink", NULL);
   g_object_set (a.sink, "webrtcbin", "webrtc", "label", LABEL,
