@@ -574,12 +574,16 @@ drain_and_close (GstDataChannelSink * self)
   if (ret != GST_FLOW_OK)
     return FALSE;
 
-  if (warn)
+  if (warn) {
+    gchar *version = gst_version_string ();
+
     GST_ELEMENT_WARNING (self, RESOURCE, CLOSE, ("close-on-eos: the data "
             "channel is left open: closing it could lose the last messages "
             "on GStreamer %s (fixed in 1.22.3). framemux's credit flow "
-            "control (both peers ours) makes closing safe.",
-            gst_version_string ()), (NULL));
+            "control (both peers ours) makes closing safe.", version),
+        (NULL));
+    g_free (version);
+  }
 
   /* webrtcbin 1.22 can deadlock closing a channel that never sent data. */
   if (close && sent > 0) {

@@ -215,6 +215,32 @@ get_link (GstDataChannelSrc * self)
  * sends the first in its framemux's stream and hands the second to its
  * framemux; without one, feedback goes out as a whole control frame of
  * its own, and peer feedback has nobody to go to. Never blocks. */
+/* After the framemux feeding @sink refused a control message (it does
+ * so only once its stream has ended), or after @sink's EOS, whole frames
+ * may follow on the channel. Never for other upstream elements: raw data
+ * must not get frames mixed in. */
+static gboolean
+framed_stream_ended (GstElement * sink)
+{
+  GstPad *pad = GST_BASE_SINK_PAD (GST_BASE_SINK (sink));
+  GstPad *peer;
+  gboolean framemux = FALSE;
+
+  if (GST_PAD_IS_EOS (pad))
+    return TRUE;
+  peer = gst_pad_get_peer (pad);
+  if (peer != NULL) {
+    GstObject *up = gst_pad_get_parent (peer);
+
+    framemux = up != NULL && g_str_equal (G_OBJECT_TYPE_NAME (up),
+        "GstFrameMux");
+    if (up)
+      gst_object_unref (up);
+    gst_object_unref (peer);
+  }
+  return framemux;
+}
+
 static gboolean
 handle_feedback (GstDataChannelSrc * self, GstEvent * event,
     gboolean from_peer)
@@ -243,8 +269,7 @@ handle_feedback (GstDataChannelSrc * self, GstEvent * event,
       GST_DEBUG_OBJECT (self, "%s: %s refused upstream of %s", name,
           from_peer ? WRTC_EVENT_FEEDBACK : WRTC_EVENT_SEND_CONTROL,
           GST_OBJECT_NAME (sink));
-    if (!ok && !from_peer &&
-        GST_PAD_IS_EOS (GST_BASE_SINK_PAD (GST_BASE_SINK (sink)))) {
+    if (!ok && !from_peer && framed_stream_ended (sink)) {
       /* framemux refuses once its stream has ended: whole frames may
        * follow its EOS, so send this one ourselves */
       gsize size;
