@@ -1204,12 +1204,13 @@ GST_END_TEST;
  * result and offset, on ';'-dense data with sprinkled valid frames. */
 GST_START_TEST (test_resync_plain_matches_find_sync)
 {
-  GRand *rand = g_rand_new_with_seed (SEED + 9);
+  GRand *rand;
   WrtcResyncHints no_ts = { 0 };
   guint round;
 
   if (!use_impl (__i__))
     return;
+  rand = g_rand_new_with_seed (SEED + 9);
   for (round = 0; round < 400; round++) {
     gsize size = g_rand_int_range (rand, 0, 600), i;
     guint8 *buf = random_bytes (rand, size, TRUE);
