@@ -765,10 +765,6 @@ on_consumed (GstElement * element, FrameDemuxConn * conn, guint64 bytes,
         (final && conn->delivered > conn->acked)) {
       credits = g_array_new (FALSE, FALSE, sizeof (PendingCredit));
       take_credit (self, conn, credits);
-    } else if (final) {
-      credits = g_array_new (FALSE, FALSE, sizeof (PendingCredit));
-      g_array_append_vals (credits, &(PendingCredit) {
-          conn->conn_no, conn->delivered}, 1);
     }
   }
   g_mutex_unlock (&self->flow_lock);
