@@ -14,6 +14,10 @@ packages=(
   # the Python embedding test (tests/python/): PyGObject and the typelibs
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   gir1.2-gst-plugins-bad-1.0
+  # signalling (client and server): WebSocket + JSON; TLS test certificates
+  libsoup-3.0-dev libjson-glib-dev openssl
+  # TURN relay and network namespaces with a rate-limited link (tests)
+  coturn iproute2
 )
 
 # Skip apt entirely when everything is already there (fast re-runs).
