@@ -21,7 +21,7 @@ ninja -C build tests/soak/wrtcframe-soak ext/webrtc/libgstwrtcframewebrtc.so \
   gst/wrtcframe/libgstwrtcframe.so >/dev/null
 
 export GST_PLUGIN_SYSTEM_PATH_1_0=
-export GST_PLUGIN_PATH_1_0="$PWD/build/gst/wrtcframe:$PWD/build/ext:$PWD/build/tests/check/system-plugins"
+export GST_PLUGIN_PATH_1_0="$PWD/build/gst/wrtcframe:$PWD/build/ext:$PWD/build/tests/check/system-plugins${WRTC_EXTRA_PLUGINS:+:$WRTC_EXTRA_PLUGINS}"
 export GST_REGISTRY="$PWD/build/tests/soak/registry.bin"
 export GST_DEBUG="${GST_DEBUG:-*:1}"
 exec build/tests/soak/wrtcframe-soak --seconds $((minutes * 60)) "${args[@]}"

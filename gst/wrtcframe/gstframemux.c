@@ -589,18 +589,16 @@ credit_wait (GstFrameMux * mux, GCond * cond)
 static void
 queue_flow_offer (GstFrameMux * mux)
 {
-  GstBuffer *buf = gst_buffer_new_allocate (NULL, 2 + WRTC_FLOW_OFFER_SIZE,
-      NULL);
+  GstBuffer *buf;
   GstMapInfo map;
   MuxFrame f;
 
   if (G_LIKELY (!mux->need_offer))
     return;
   mux->need_offer = FALSE;
-  if (!mux->flow_control || !mux->announce) {
-    gst_buffer_unref (buf);
+  if (!mux->flow_control || !mux->announce)
     return;
-  }
+  buf = gst_buffer_new_allocate (NULL, 2 + WRTC_FLOW_OFFER_SIZE, NULL);
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
   wrtc_flow_encode_offer (map.data, map.size);
   gst_buffer_unmap (buf, &map);

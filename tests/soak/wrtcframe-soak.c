@@ -826,6 +826,8 @@ main (int argc, char **argv)
     wrtc_loopback_free (lb);
     if (failed ())
       failures++;
+    /* the leaks tracer (GST_TRACERS=leaks) reports here */
+    gst_deinit ();
   }
   g_print ("Checks: %d, Failures: %d, Errors: 0\n", checks, failures);
   return failures ? 1 : 0;
