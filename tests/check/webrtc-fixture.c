@@ -75,6 +75,8 @@ receiver_handoff (GstElement * sink, GstBuffer * buf, GstPad * pad,
   GstMapInfo map;
   guint8 *expected;
   guint64 offset;
+  gint64 now;
+  guint rate;
 
   g_mutex_lock (&rx->lock);
   while (rx->stall) {
@@ -100,9 +102,19 @@ receiver_handoff (GstElement * sink, GstBuffer * buf, GstPad * pad,
         expected[i]);
   }
   rx->received[conn] += map.size;
+  now = g_get_monotonic_time ();
+  if (!rx->first_us[conn])
+    rx->first_us[conn] = now;
+  else
+    rx->max_gap_us[conn] = MAX (rx->max_gap_us[conn], now - rx->last_us[conn]);
+  rx->last_us[conn] = now;
+  rate = rx->rate[conn];
   g_cond_broadcast (&rx->cond);
   g_mutex_unlock (&rx->lock);
   g_free (expected);
+  /* a slow application: it takes this long over every buffer */
+  if (rate)
+    g_usleep (map.size * G_USEC_PER_SEC / rate);
   gst_buffer_unmap (buf, &map);
 }
 

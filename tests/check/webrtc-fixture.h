@@ -38,6 +38,10 @@ typedef struct
   gchar *mismatch;              /* first byte that differed */
   gboolean stall;               /* handoffs block while set */
   gboolean stalled;             /* a handoff is blocked now */
+  guint rate[MAX_CONNS];        /* bytes/s a slow reader takes; 0: at once */
+  gint64 first_us[MAX_CONNS];   /* monotonic time of the first byte */
+  gint64 last_us[MAX_CONNS];    /* ... and of the latest */
+  gint64 max_gap_us[MAX_CONNS]; /* longest time between two buffers */
 } Receiver;
 
 typedef struct
