@@ -5,6 +5,9 @@
 
 #include "webrtc-loopback.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
 
@@ -200,6 +203,26 @@ state_change_thread (gpointer data)
   return NULL;
 }
 
+/* With WRTC_HANG_BACKTRACE set, a hang is explained by every thread's
+ * stack (gdb attached to this process), on stderr; if its value names a
+ * file, gdb runs that script too (tools/gdb-lock-owners.py). */
+static void
+dump_threads (void)
+{
+  const gchar *script = g_getenv ("WRTC_HANG_BACKTRACE");
+  gchar *cmd;
+
+  if (!script)
+    return;
+  cmd = g_strdup_printf ("gdb -p %d -batch -nx -ex 'thread apply all bt' "
+      "%s%s 1>&2", (int) getpid (), g_file_test (script,
+          G_FILE_TEST_IS_REGULAR) ? "-x " : "",
+      g_file_test (script, G_FILE_TEST_IS_REGULAR) ? script : "");
+  if (system (cmd) != 0)
+    g_printerr ("could not run: %s\n", cmd);
+  g_free (cmd);
+}
+
 gboolean
 wrtc_set_state_bounded (GstElement * element, GstState state,
     guint timeout_s)
@@ -220,10 +243,12 @@ wrtc_set_state_bounded (GstElement * element, GstState state,
   while (!sc->done && g_cond_wait_until (&sc->cond, &sc->lock, deadline));
   done = sc->done;
   g_mutex_unlock (&sc->lock);
-  if (!done)
+  if (!done) {
     g_printerr ("%s: change to %s did not complete within %u s\n",
         GST_ELEMENT_NAME (element), gst_element_state_get_name (state),
         timeout_s);
+    dump_threads ();
+  }
   state_change_unref (sc);
   return done;
 }

@@ -266,6 +266,41 @@ GST_START_TEST (test_null_while_blocked)
 
 GST_END_TEST;
 
+/* Ctrl-C in gst-launch-1.0: a whole peer, webrtcbin included, set to
+ * NULL in the middle of a bulk transfer with default settings reaches NULL
+ * within 5 s (times CK_TIMEOUT_MULTIPLIER), then so does the other; the
+ * sender first, or the receiver first. What arrived is byte-exact. */
+GST_START_TEST (test_stop_mid_transfer)
+{
+  const gchar *m = g_getenv ("CK_TIMEOUT_MULTIPLIER");
+  guint limit_s = 5 * CLAMP (m ? atoi (m) : 1, 1, 20);
+  WrtcLoopback *lb;
+  Peer a, b, *first, *second;
+
+  peer_init (&a, "sender");
+  peer_init (&b, "receiver");
+  peer_add_sender (&a, 3, G_MAXUINT64, 16384, TRUE);
+  peer_add_receiver (&b, FALSE);
+  peers_start (&a, &b, &lb);
+  peer_wait_received (&b, 3, 1024 * 1024);
+
+  first = __i__ == 0 ? &a : &b;
+  second = __i__ == 0 ? &b : &a;
+  fail_unless (wrtc_set_state_bounded (first->pipeline, GST_STATE_NULL,
+          limit_s), "%s did not reach NULL within %u s mid-transfer",
+      GST_ELEMENT_NAME (first->pipeline), limit_s);
+  fail_unless (wrtc_set_state_bounded (second->pipeline, GST_STATE_NULL,
+          limit_s), "%s did not reach NULL within %u s after %s stopped",
+      GST_ELEMENT_NAME (second->pipeline), limit_s,
+      GST_ELEMENT_NAME (first->pipeline));
+  fail_if (b.rx.mismatch, "%s", b.rx.mismatch);
+  peer_clear (&a);
+  peer_clear (&b);
+  wrtc_loopback_free (lb);
+}
+
+GST_END_TEST;
+
 /* Downstream of datachannelsrc stops consuming: the receive queue hits
  * max-queue-bytes and the source fails loudly at once, instead of growing
  * or dropping. */
@@ -420,6 +455,7 @@ webrtc_tunnel_suite (void)
   tcase_add_test (tc, test_both_ways);
   tcase_add_test (tc, test_peer_closes);
   tcase_add_test (tc, test_null_while_blocked);
+  tcase_add_loop_test (tc, test_stop_mid_transfer, 0, 2);
   tcase_add_test (tc, test_receiver_stalls);
   tcase_add_test (tc, test_unreliable_refused);
   tcase_add_test (tc, test_tunnel_endpoints);
