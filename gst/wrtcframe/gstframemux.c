@@ -119,15 +119,19 @@ GST_DEBUG_CATEGORY_STATIC (gst_frame_mux_debug);
 #define MIN_MAX_MESSAGE_SIZE 64
 #define DEFAULT_MAX_QUEUE_BYTES (1024 * 1024)
 #define DEFAULT_FLOW_CONTROL TRUE
-/* below usrsctp's 1 MiB send buffer, so sctpenc never meets EAGAIN */
-#define DEFAULT_MAX_IN_FLIGHT (768 * 1024)
+/* Below what usrsctp's send buffer takes, so sctpenc never meets EAGAIN:
+ * it charges every DATA chunk an overhead, and 768 KiB of 16 KiB messages
+ * already filled it under load (measured: sctpenc's "Sent only" retries). */
+#define DEFAULT_MAX_IN_FLIGHT (512 * 1024)
 #define DEFAULT_ACK_TIMEOUT 60000
 /* Before the receiver's FlowGrant: at most this much outstanding per
- * connection and in all, for at most GRANT_WAIT_US after the offer went
- * out; then the peer is taken for one without flow control. */
+ * connection and in all, for at most grant-timeout after the offer went
+ * out; then the peer is taken for one without flow control. Generous: a
+ * grant that comes late means a burst without limits first, which can
+ * fill usrsctp's buffer (and so hang webrtcbin 1.22 at shutdown). */
 #define PREGRANT_WINDOW (64 * 1024)
 #define PREGRANT_TUNNEL (256 * 1024)
-#define GRANT_WAIT_US G_USEC_PER_SEC
+#define DEFAULT_GRANT_TIMEOUT 5000
 
 /* How long after downstream last signalled backpressure frames keep
  * queueing (and so coalescing) instead of taking the fast path. */
@@ -298,6 +302,7 @@ struct _GstFrameMux
   gboolean flow_control;        /* property: offer it */
   guint max_in_flight;
   guint ack_timeout;            /* ms, 0: never */
+  guint grant_timeout;          /* ms */
   gboolean need_offer;          /* FlowOffer not queued yet */
   gint64 offer_sent_at;         /* monotonic us the offer's push returned */
   gboolean no_grant;            /* none came: a peer without flow control */
@@ -342,6 +347,7 @@ enum
   PROP_FLOW_CONTROL,
   PROP_MAX_IN_FLIGHT,
   PROP_ACK_TIMEOUT,
+  PROP_GRANT_TIMEOUT,
 };
 
 enum
@@ -513,6 +519,12 @@ credit_allows (GstFrameMux * mux, GstFrameMuxPad * mpad, guint64 size)
       mux->outstanding + size <= mux->flow_tunnel;
 }
 
+static inline gint64
+grant_deadline (GstFrameMux * mux)
+{
+  return mux->offer_sent_at + (gint64) mux->grant_timeout * 1000;
+}
+
 /* Before the grant: must @mpad wait for it? Sets no_grant once the wait
  * for a grant is over. Lock held. */
 static gboolean
@@ -525,9 +537,9 @@ pregrant_must_wait (GstFrameMux * mux, GstFrameMuxPad * mpad)
       mux->outstanding < PREGRANT_TUNNEL)
     return FALSE;
   if (mux->offer_sent_at != 0 &&
-      g_get_monotonic_time () >= mux->offer_sent_at + GRANT_WAIT_US) {
-    GST_INFO_OBJECT (mux, "no FlowGrant within %d ms of the offer: the peer "
-        "has no flow control", (gint) (GRANT_WAIT_US / 1000));
+      g_get_monotonic_time () >= grant_deadline (mux)) {
+    GST_INFO_OBJECT (mux, "no FlowGrant within %u ms of the offer: the peer "
+        "has no flow control", mux->grant_timeout);
     mux->no_grant = TRUE;
     return FALSE;
   }
@@ -1144,7 +1156,7 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       mpad->waiting = TRUE;
       if (mux->offer_sent_at != 0)
         g_cond_wait_until (&mpad->space_cond, &mux->lock,
-            mux->offer_sent_at + GRANT_WAIT_US);
+            grant_deadline (mux));
       else
         g_cond_wait (&mpad->space_cond, &mux->lock);
       mpad->waiting = FALSE;
@@ -1800,6 +1812,11 @@ gst_frame_mux_set_property (GObject * object, guint prop_id,
       mux->ack_timeout = g_value_get_uint (value);
       g_mutex_unlock (&mux->lock);
       break;
+    case PROP_GRANT_TIMEOUT:
+      g_mutex_lock (&mux->lock);
+      mux->grant_timeout = g_value_get_uint (value);
+      g_mutex_unlock (&mux->lock);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1851,6 +1868,11 @@ gst_frame_mux_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_ACK_TIMEOUT:
       g_mutex_lock (&mux->lock);
       g_value_set_uint (value, mux->ack_timeout);
+      g_mutex_unlock (&mux->lock);
+      break;
+    case PROP_GRANT_TIMEOUT:
+      g_mutex_lock (&mux->lock);
+      g_value_set_uint (value, mux->grant_timeout);
       g_mutex_unlock (&mux->lock);
       break;
     case PROP_STATS:
@@ -2086,6 +2108,22 @@ gst_frame_mux_class_init (GstFrameMuxClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
   /**
+   * GstFrameMux:grant-timeout:
+   *
+   * With flow control on, how long after the FlowOffer went out the
+   * receiver's FlowGrant is waited for (each connection may send its
+   * first 64 KiB, 256 KiB in all, meanwhile). A receiver that has not
+   * granted by then is taken for one without flow control (the reference
+   * implementation) and gets the stream without limits. Against a known
+   * reference peer set #GstFrameMux:flow-control to FALSE instead.
+   */
+  g_object_class_install_property (gobject_class, PROP_GRANT_TIMEOUT,
+      g_param_spec_uint ("grant-timeout", "Grant timeout",
+          "Milliseconds to wait for the receiver's FlowGrant before taking "
+          "it for a peer without flow control", 1, G_MAXUINT32,
+          DEFAULT_GRANT_TIMEOUT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
    * GstFrameMux::send-control:
    * @framemux: the element
    * @code: control message code (see wire-format.md), 0..65535
@@ -2142,6 +2180,7 @@ gst_frame_mux_init (GstFrameMux * mux)
   mux->flow_control = DEFAULT_FLOW_CONTROL;
   mux->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
   mux->ack_timeout = DEFAULT_ACK_TIMEOUT;
+  mux->grant_timeout = DEFAULT_GRANT_TIMEOUT;
   mux->last_flow = GST_FLOW_OK;
   mux->pieces = g_array_new (FALSE, FALSE, sizeof (MuxPiece));
 

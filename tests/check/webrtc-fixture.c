@@ -609,16 +609,38 @@ peer_wait_tunnel_received (Peer * peer, Peer * other, guint64 bytes)
  * byte-exact and ends with EOS, openings are acknowledged, and pings
  * measure a round-trip time. */
 
-void
-peer_set_flow_control (Peer * peer, gboolean on)
+/* The framemux feeding @peer's datachannelsink (a new reference). */
+static GstElement *
+peer_get_mux (Peer * peer)
 {
   GstPad *pad = gst_element_get_static_pad (peer->sink, "sink");
   GstPad *up = gst_pad_get_peer (pad);
   GstObject *mux = gst_pad_get_parent (up);
 
   fail_unless (mux != NULL);
-  g_object_set (mux, "flow-control", on, NULL);
-  gst_object_unref (mux);
   gst_object_unref (up);
   gst_object_unref (pad);
+  return GST_ELEMENT (mux);
+}
+
+void
+peer_set_flow_control (Peer * peer, gboolean on)
+{
+  GstElement *mux = peer_get_mux (peer);
+
+  g_object_set (mux, "flow-control", on, NULL);
+  gst_object_unref (mux);
+}
+
+gboolean
+peer_flow_control_active (Peer * peer)
+{
+  GstElement *mux = peer_get_mux (peer);
+  GstStructure *stats = get_stats (mux);
+  gboolean active = FALSE;
+
+  gst_structure_get_boolean (stats, "flow-control", &active);
+  gst_structure_free (stats);
+  gst_object_unref (mux);
+  return active;
 }

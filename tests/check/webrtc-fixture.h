@@ -91,6 +91,8 @@ GstStructure *get_stats (GstElement * element);
 /* flow-control of the framemux feeding @peer's datachannelsink: tests of
  * the mode without credit (a reference peer) turn it off. */
 void peer_set_flow_control (Peer * peer, gboolean on);
+/* ... and whether the receiver granted credit (the stats say so) */
+gboolean peer_flow_control_active (Peer * peer);
 guint64 stat_u64 (const GstStructure * s, const gchar * field);
 
 G_END_DECLS

@@ -16,7 +16,7 @@
 /* framedemux's default window, and what one message may add to it */
 #define WINDOW (256 * 1024)
 #define MAX_MESSAGE (64 * 1024)
-#define MAX_IN_FLIGHT (768 * 1024)
+#define MAX_IN_FLIGHT (512 * 1024)
 
 typedef struct
 {
