@@ -50,6 +50,7 @@ struct _Peer
   gchar *remote;
   SoupWebsocketConnection *conn;
   WrtcCountingStream *stream;
+  GSocket *socket;
   /* in server->peers: FALSE once it is gone or being disconnected */
   gboolean registered;
   gboolean has_status;          /* sent a setPeerStatus */
@@ -65,6 +66,7 @@ struct _Peer
   GQueue queued_ends;
   guint64 queued_total;         /* bytes handed to libsoup so far */
   GSource *kick;                /* queue overflowed: disconnect it soon */
+  GSource *shutdown;            /* disconnected: shut its socket down soon */
 };
 
 struct _WrtcSignallingServer

@@ -20,10 +20,25 @@
  * sockets to finish closing. */
 #define CLOSE_GRACE_MS 2000
 #define DISPOSE_GRACE_MS 1000
+/* How long a disconnected peer has to answer the close before its socket is
+ * shut down: below libsoup's own 5 s, whose expiry leaks a GSource. */
+#define KICK_GRACE_MS 1000
 
 G_DEFINE_QUARK (wrtc-signalling-error-quark, wrtc_signalling_error);
 
 /* ---------- connections ---------- */
+
+/* A peer that neither reads nor closes: libsoup sees the end of the
+ * stream and closes the connection. */
+static gboolean
+on_kick_grace_over (gpointer data)
+{
+  Peer *peer = data;
+
+  g_clear_pointer (&peer->shutdown, g_source_unref);
+  g_socket_shutdown (peer->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
 
 void
 wrtc_sig_peer_kick (Peer * peer, gushort code, const gchar * why)
@@ -38,6 +53,9 @@ wrtc_sig_peer_kick (Peer * peer, gushort code, const gchar * why)
   if (soup_websocket_connection_get_state (peer->conn) ==
       SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (peer->conn, code, why);
+  peer->shutdown = g_timeout_source_new (KICK_GRACE_MS);
+  g_source_set_callback (peer->shutdown, on_kick_grace_over, peer, NULL);
+  g_source_attach (peer->shutdown, peer->server->context);
 }
 
 static void
@@ -72,6 +90,11 @@ peer_free (Peer * peer)
     g_source_destroy (peer->kick);
     g_source_unref (peer->kick);
   }
+  if (peer->shutdown) {
+    g_source_destroy (peer->shutdown);
+    g_source_unref (peer->shutdown);
+  }
+  g_object_unref (peer->socket);
   g_signal_handlers_disconnect_by_data (peer->conn, peer);
   g_object_unref (peer->conn);
   g_signal_handlers_disconnect_by_data (peer->stream, peer);
@@ -122,7 +145,8 @@ conn_finalized (gpointer data, GObject * where_the_object_was)
 
 static void
 on_websocket (WrtcSignallingServer * server, SoupServerMessage * msg,
-    WrtcCountingStream * stream, SoupWebsocketConnection * conn)
+    GSocket * socket, WrtcCountingStream * stream,
+    SoupWebsocketConnection * conn)
 {
   GSocketAddress *addr = soup_server_message_get_remote_address (msg);
   Peer *peer;
@@ -134,6 +158,7 @@ on_websocket (WrtcSignallingServer * server, SoupServerMessage * msg,
         "server shutting down");
     g_object_unref (conn);
     g_object_unref (stream);
+    g_object_unref (socket);
     return;
   }
 
@@ -153,6 +178,7 @@ on_websocket (WrtcSignallingServer * server, SoupServerMessage * msg,
   }
   peer->conn = conn;
   peer->stream = stream;
+  peer->socket = socket;
   peer->sessions = g_hash_table_new (g_str_hash, g_str_equal);
   g_queue_init (&peer->ended);
   g_queue_init (&peer->queued_ends);
@@ -179,14 +205,17 @@ on_websocket (WrtcSignallingServer * server, SoupServerMessage * msg,
 static void
 on_upgrade_written (SoupServerMessage * msg, WrtcSignallingServer * server)
 {
+  GSocket *socket = g_object_ref (soup_server_message_get_socket (msg));
   GIOStream *base = soup_server_message_steal_connection (msg);
   WrtcCountingStream *stream;
   SoupWebsocketConnection *conn;
   GUri *uri = soup_server_message_get_uri (msg);
 
   g_signal_handlers_disconnect_by_data (msg, server);
-  if (base == NULL)
+  if (base == NULL) {
+    g_object_unref (socket);
     return;
+  }
   /* a little above the limit for frame headers and the 1 KiB libsoup reads
    * past the end of a message */
   stream = wrtc_counting_stream_new (base, server->max_message_size + 16384,
@@ -201,7 +230,7 @@ on_upgrade_written (SoupServerMessage * msg, WrtcSignallingServer * server)
   soup_websocket_connection_set_max_incoming_payload_size (conn, 0);
   soup_websocket_connection_set_keepalive_interval (conn,
       server->ping_interval);
-  on_websocket (server, msg, stream, conn);
+  on_websocket (server, msg, socket, stream, conn);
 }
 
 /* Any path: clients of the reference server use "/" or nothing. */
