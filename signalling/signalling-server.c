@@ -114,9 +114,16 @@ on_closed (SoupWebsocketConnection * conn, Peer * peer)
 {
   WrtcSignallingServer *server = peer->server;
 
-  if (peer->registered)
-    g_info ("peer %s (%s) disconnected (close code %u)", peer->id,
-        peer->remote, soup_websocket_connection_get_close_code (conn));
+  if (peer->registered) {
+    gushort code = soup_websocket_connection_get_close_code (conn);
+
+    if (code)
+      g_info ("peer %s (%s) disconnected (close code %u)", peer->id,
+          peer->remote, code);
+    else
+      g_info ("peer %s (%s) disconnected (connection lost)", peer->id,
+          peer->remote);
+  }
   wrtc_sig_peer_unregister (peer, TRUE);
   g_hash_table_remove (server->conns, peer);
   if (server->stopping && g_hash_table_size (server->conns) == 0)
@@ -170,8 +177,8 @@ on_websocket (WrtcSignallingServer * server, SoupServerMessage * msg,
     gchar *ip = g_inet_address_to_string (g_inet_socket_address_get_address
         (inet));
 
-    peer->remote = g_strdup_printf ("%s:%u", ip,
-        g_inet_socket_address_get_port (inet));
+    peer->remote = g_strdup_printf (strchr (ip, ':') ? "[%s]:%u" : "%s:%u",
+        ip, g_inet_socket_address_get_port (inet));
     g_free (ip);
   } else {
     peer->remote = g_strdup ("?");
@@ -273,9 +280,11 @@ start_listening (WrtcSignallingServer * server, GError ** error)
 
   inet = g_inet_address_new_from_string (server->host);
   if (inet == NULL) {
-    GList *addrs = g_resolver_lookup_by_name (g_resolver_get_default (),
-        server->host, NULL, NULL);
+    GResolver *resolver = g_resolver_get_default ();
+    GList *addrs = g_resolver_lookup_by_name (resolver, server->host, NULL,
+        NULL);
 
+    g_object_unref (resolver);
     if (addrs == NULL) {
       g_set_error (error, WRTC_SIGNALLING_ERROR,
           WRTC_SIGNALLING_ERROR_ADDRESS, "cannot resolve host '%s'",
@@ -338,15 +347,16 @@ static gboolean
 on_stop (gpointer data)
 {
   WrtcSignallingServer *server = data;
-  GHashTableIter iter;
-  gpointer key;
+  GList *peers, *l;
   GSource *timeout;
 
   server->stopping = TRUE;
   soup_server_disconnect (server->soup);
-  g_hash_table_iter_init (&iter, server->conns);
-  while (g_hash_table_iter_next (&iter, &key, NULL)) {
-    Peer *peer = key;
+  /* a copy: nothing here may close a connection at once, but if libsoup
+   * ever did, on_closed() would change the table under the walk */
+  peers = g_hash_table_get_keys (server->conns);
+  for (l = peers; l; l = l->next) {
+    Peer *peer = l->data;
 
     wrtc_sig_peer_unregister (peer, FALSE);
     if (soup_websocket_connection_get_state (peer->conn) ==
@@ -354,6 +364,7 @@ on_stop (gpointer data)
       soup_websocket_connection_close (peer->conn, CLOSE_GOING_AWAY,
           "server shutting down");
   }
+  g_list_free (peers);
   if (g_hash_table_size (server->conns) == 0) {
     g_main_loop_quit (server->loop);
     return G_SOURCE_REMOVE;

@@ -627,6 +627,32 @@ GST_START_TEST (test_listener)
 
 GST_END_TEST;
 
+/* Dropping a role ends the sessions the peer has in that role. */
+GST_START_TEST (test_status_change_ends_sessions)
+{
+  WrtcSignallingServer *server = server_start (0, 0, 0);
+  Client *p = client_connect (server), *c = client_connect (server);
+  JsonObject *m;
+  gchar *sid;
+
+  register_producer (p, "p");
+  sid = start_session (p, c);
+  client_send (p, "{\"type\":\"setPeerStatus\",\"roles\":[\"listener\"]}");
+  m = expect (c, "endSession");
+  fail_unless_equals_string (str_member (m, "sessionId"), sid);
+  /* it hears about itself as a listener, and is no producer any more */
+  expect (p, "peerStatusChanged");
+  fail_unless_equals_int (json_array_get_length (sync_list (c)), 0);
+  fail_unless_equals_int (wrtc_signalling_server_get_n_sessions (server), 0);
+  g_free (sid);
+
+  client_free (c);
+  client_free (p);
+  wrtc_signalling_server_free (server);
+}
+
+GST_END_TEST;
+
 /* ---------- a hand-made WebSocket client ---------- */
 
 typedef struct
@@ -884,6 +910,69 @@ GST_START_TEST (test_message_too_big)
   client_free (big);
   client_free (c);
   client_free (p);
+  wrtc_signalling_server_free (server);
+}
+
+GST_END_TEST;
+
+/* A message in fragments under the limit is put together and handled. */
+GST_START_TEST (test_fragments_reassembled)
+{
+  WrtcSignallingServer *server = server_start (4096, 0, 0);
+  Raw *r = raw_connect (server, 0);
+  const gchar *list = "{\"type\":\"list\"}";
+  guint8 opcode = 0;
+  gchar *reply;
+
+  raw_send_frame (r, 1, FALSE, list, 5);
+  raw_send_frame (r, 9, TRUE, "hi", 2);   /* a ping may come in between */
+  raw_send_frame (r, 0, FALSE, list + 5, 5);
+  raw_send_frame (r, 0, TRUE, list + 10, strlen (list) - 10);
+  reply = raw_read_frame (r, &opcode);
+  fail_unless_equals_int (opcode, 10);  /* pong */
+  fail_unless_equals_string (reply, "hi");
+  g_free (reply);
+  reply = raw_read_frame (r, &opcode);
+  fail_unless_equals_int (opcode, 1);
+  fail_unless_equals_string (reply, "{\"type\":\"list\",\"producers\":[]}");
+  g_free (reply);
+  raw_free (r);
+  wrtc_signalling_server_free (server);
+}
+
+GST_END_TEST;
+
+/* Not a WebSocket request: 400 and a hint, and the server carries on. */
+GST_START_TEST (test_plain_http)
+{
+  WrtcSignallingServer *server = server_start (0, 0, 0);
+  GSocketClient *sc = g_socket_client_new ();
+  GSocketConnection *conn;
+  GDataInputStream *in;
+  const gchar *req = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  GError *err = NULL;
+  gchar *line;
+  Client *c;
+
+  conn = g_socket_client_connect_to_host (sc, "127.0.0.1",
+      wrtc_signalling_server_get_port (server), NULL, &err);
+  fail_unless (conn != NULL, "%s", err ? err->message : "?");
+  fail_unless (g_output_stream_write_all (g_io_stream_get_output_stream
+          (G_IO_STREAM (conn)), req, strlen (req), NULL, NULL, NULL));
+  g_socket_set_timeout (g_socket_connection_get_socket (conn),
+      scaled (WAIT_MS) / 1000);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM
+          (conn)));
+  line = g_data_input_stream_read_line (in, NULL, NULL, NULL);
+  fail_unless (line && g_str_has_prefix (line, "HTTP/1.1 400"), "%s", line);
+  g_free (line);
+  g_object_unref (in);
+  g_object_unref (conn);
+  g_object_unref (sc);
+
+  c = client_connect (server);
+  sync_list (c);
+  client_free (c);
   wrtc_signalling_server_free (server);
 }
 
@@ -1234,7 +1323,10 @@ signalling_server_suite (void)
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_garbage_dropped);
   tcase_add_test (tc, test_listener);
+  tcase_add_test (tc, test_status_change_ends_sessions);
   tcase_add_test (tc, test_message_too_big);
+  tcase_add_test (tc, test_fragments_reassembled);
+  tcase_add_test (tc, test_plain_http);
   tcase_add_test (tc, test_queue_bound);
   tcase_add_test (tc, test_unanswered_pings);
   tcase_add_test (tc, test_tls);
