@@ -34,6 +34,38 @@ static const struct
 
 /* ---------- JSON helpers ---------- */
 
+/* json-glib parses recursively: some 100000 nested brackets (a 200 kB
+ * message) exhaust a thread's stack. Signalling needs a handful of levels;
+ * "meta" is the application's, so allow well beyond that. */
+#define MAX_JSON_DEPTH 64
+
+static gboolean
+json_depth_ok (const gchar * data, gsize len)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0;
+  gsize i;
+
+  for (i = 0; i < len; i++) {
+    gchar c = data[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > MAX_JSON_DEPTH)
+        return FALSE;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
 /* The string value of member @name, NULL if absent or not a string. */
 static const gchar *
 get_string (JsonObject * obj, const gchar * name)
@@ -593,6 +625,11 @@ wrtc_sig_peer_handle_text (Peer * peer, GBytes * text)
   Outcome outcome = MALFORMED;
   gchar *why = NULL;
 
+  if (!json_depth_ok (g_bytes_get_data (text, NULL), g_bytes_get_size (text))) {
+    why = g_strdup_printf ("JSON nested deeper than %d levels",
+        MAX_JSON_DEPTH);
+    goto done;
+  }
   if (!json_parser_load_from_data (parser, g_bytes_get_data (text, NULL),
           g_bytes_get_size (text), &err)) {
     why = g_strdup_printf ("not JSON: %s", err->message);

@@ -243,7 +243,7 @@ GST_START_TEST (test_garbage_dropped)
   };
   GBytes *binary = g_bytes_new_static ("\x00\x01", 2);
   guint i;
-  gchar *sid;
+  gchar *sid, *deep;
 
   register_producer (p, "p");
   for (i = 0; i < G_N_ELEMENTS (garbage); i++)
@@ -251,6 +251,13 @@ GST_START_TEST (test_garbage_dropped)
   soup_websocket_connection_send_message (c->conn, SOUP_WEBSOCKET_DATA_BINARY,
       binary);
   g_bytes_unref (binary);
+  /* nesting that would take a recursive parser through its stack */
+  deep = g_strnfill (400000, '[');
+  client_send (c, deep);
+  g_free (deep);
+  client_sendf (c, "{\"type\":\"list\",\"x\":%s1%s}", "[[[[[[[[", "]]]]]]]]");
+  fail_unless_equals_int (json_array_get_length (json_object_get_array_member
+          (expect (c, "list"), "producers")), 1);
   /* no reply to any of it, the connection works, and so does another's */
   fail_unless_equals_int (json_array_get_length (sync_list (c)), 1);
   fail_unless (soup_websocket_connection_get_state (c->conn) ==
