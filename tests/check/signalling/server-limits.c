@@ -223,6 +223,118 @@ GST_START_TEST (test_unanswered_pings)
 
 GST_END_TEST;
 
+/* ---------- the program as a subprocess ---------- */
+
+typedef struct
+{
+  gboolean done;
+  gchar *line;
+} LineRead;
+
+static void
+on_line (GObject * source, GAsyncResult * res, gpointer data)
+{
+  LineRead *lr = data;
+
+  lr->line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM
+      (source), res, NULL, NULL);
+  lr->done = TRUE;
+}
+
+static void
+on_exited (GObject * source, GAsyncResult * res, gpointer data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
+  *(gboolean *) data = TRUE;
+}
+
+static gint
+run_program (const gchar * const *args, gchar ** out)
+{
+  GError *err = NULL;
+  GPtrArray *argv = g_ptr_array_new ();
+  GSubprocess *proc;
+  gboolean exited = FALSE;
+  gint status;
+
+  g_ptr_array_add (argv, (gpointer) SIGNALLING_SERVER_EXE);
+  for (; *args; args++)
+    g_ptr_array_add (argv, (gpointer) * args);
+  g_ptr_array_add (argv, NULL);
+  proc = g_subprocess_newv ((const gchar * const *) argv->pdata,
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &err);
+  fail_unless (proc != NULL, "%s", err ? err->message : "?");
+  g_ptr_array_free (argv, TRUE);
+  g_subprocess_wait_async (proc, NULL, on_exited, &exited);
+  WAIT_FOR (exited, "the program to exit");
+  if (out) {
+    GInputStream *s = g_subprocess_get_stdout_pipe (proc);
+    gchar buf[16384];
+    gsize n = 0;
+
+    g_input_stream_read_all (s, buf, sizeof (buf) - 1, &n, NULL, NULL);
+    buf[n] = '\0';
+    *out = g_strdup (buf);
+  }
+  fail_unless (g_subprocess_get_if_exited (proc));
+  status = g_subprocess_get_exit_status (proc);
+  g_object_unref (proc);
+  return status;
+}
+
+/* Starts the program with @args; returns once it printed its "listening
+ * on URI (port N)" line, with *@uri set. */
+static GSubprocess *
+start_program (const gchar * const *args, gchar ** uri)
+{
+  GError *err = NULL;
+  GPtrArray *argv = g_ptr_array_new ();
+  GSubprocess *proc;
+  GDataInputStream *out;
+  LineRead lr = { FALSE, NULL };
+  gchar text[128];
+  guint port = 0;
+
+  g_ptr_array_add (argv, (gpointer) SIGNALLING_SERVER_EXE);
+  for (; *args; args++)
+    g_ptr_array_add (argv, (gpointer) * args);
+  g_ptr_array_add (argv, NULL);
+  proc = g_subprocess_newv ((const gchar * const *) argv->pdata,
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &err);
+  fail_unless (proc != NULL, "%s", err ? err->message : "?");
+  g_ptr_array_free (argv, TRUE);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));
+  g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL,
+      on_line, &lr);
+  WAIT_FOR (lr.done, "the program's \"listening on\" line");
+  fail_unless (lr.line && sscanf (lr.line, "listening on %100s (port %u)",
+          text, &port) == 2 && port > 0, "%s", lr.line);
+  *uri = g_strdup (text);
+  g_free (lr.line);
+  g_object_unref (out);
+  return proc;
+}
+
+/* SIGTERM: it must exit with 0. Returns what it logged. */
+static gchar *
+stop_program (GSubprocess * proc)
+{
+  gboolean exited = FALSE;
+  gchar buf[16384];
+  gsize n = 0;
+
+  g_subprocess_send_signal (proc, SIGTERM);
+  g_subprocess_wait_async (proc, NULL, on_exited, &exited);
+  WAIT_FOR (exited, "the program to stop on SIGTERM");
+  fail_unless (g_subprocess_get_if_exited (proc));
+  fail_unless_equals_int (g_subprocess_get_exit_status (proc), 0);
+  g_input_stream_read_all (g_subprocess_get_stderr_pipe (proc), buf,
+      sizeof (buf) - 1, &n, NULL, NULL);
+  buf[n] = '\0';
+  g_object_unref (proc);
+  return g_strdup (buf);
+}
+
 /* ---------- TLS ---------- */
 
 static gboolean
@@ -311,9 +423,27 @@ GST_START_TEST (test_tls)
 
   client_free (c);
   client_free (p);
-  g_object_unref (db);
   g_free (uri);
   wrtc_signalling_server_free (server);
+
+  /* the program, the same */
+  {
+    const gchar *args[] = { "--host", "127.0.0.1", "--port", "0", "--cert",
+      cert, "--key", key, NULL
+    };
+    GSubprocess *proc = start_program (args, &uri);
+    gchar *log;
+
+    fail_unless (g_str_has_prefix (uri, "wss://127.0.0.1:"), "%s", uri);
+    p = client_connect_tls (uri, db);
+    sync_list (p);
+    client_free (p);
+    log = stop_program (proc);
+    fail_unless (strstr (log, "connected from 127.0.0.1") != NULL, "%s", log);
+    g_free (log);
+    g_free (uri);
+  }
+  g_object_unref (db);
 
   /* a key that does not exist: a clear error, no server */
   opts.key_file = "/nonexistent/key.pem";
@@ -350,77 +480,14 @@ GST_START_TEST (test_shutdown_with_peers)
 
 GST_END_TEST;
 
-/* ---------- the program ---------- */
-
-typedef struct
-{
-  gboolean done;
-  gchar *line;
-} LineRead;
-
-static void
-on_line (GObject * source, GAsyncResult * res, gpointer data)
-{
-  LineRead *lr = data;
-
-  lr->line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM
-      (source), res, NULL, NULL);
-  lr->done = TRUE;
-}
-
-static void
-on_exited (GObject * source, GAsyncResult * res, gpointer data)
-{
-  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
-  *(gboolean *) data = TRUE;
-}
-
-static gint
-run_program (const gchar * const *args, gchar ** out)
-{
-  GError *err = NULL;
-  GPtrArray *argv = g_ptr_array_new ();
-  GSubprocess *proc;
-  gboolean exited = FALSE;
-  gint status;
-
-  g_ptr_array_add (argv, (gpointer) SIGNALLING_SERVER_EXE);
-  for (; *args; args++)
-    g_ptr_array_add (argv, (gpointer) * args);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_newv ((const gchar * const *) argv->pdata,
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &err);
-  fail_unless (proc != NULL, "%s", err ? err->message : "?");
-  g_ptr_array_free (argv, TRUE);
-  g_subprocess_wait_async (proc, NULL, on_exited, &exited);
-  WAIT_FOR (exited, "the program to exit");
-  if (out) {
-    GInputStream *s = g_subprocess_get_stdout_pipe (proc);
-    gchar buf[16384];
-    gsize n = 0;
-
-    g_input_stream_read_all (s, buf, sizeof (buf) - 1, &n, NULL, NULL);
-    buf[n] = '\0';
-    *out = g_strdup (buf);
-  }
-  fail_unless (g_subprocess_get_if_exited (proc));
-  status = g_subprocess_get_exit_status (proc);
-  g_object_unref (proc);
-  return status;
-}
-
 GST_START_TEST (test_program)
 {
   const gchar *help[] = { "--help", NULL };
   const gchar *bad[] = { "--no-such-option", NULL };
   const gchar *range[] = { "--port", "70000", NULL };
+  const gchar *local[] = { "--host", "127.0.0.1", "--port", "0", NULL };
   GSubprocess *proc;
-  GDataInputStream *out;
-  LineRead lr = { FALSE, NULL };
-  gboolean exited = FALSE;
-  GError *err = NULL;
   gchar *text, *uri, *log;
-  guint port = 0;
   Client *c;
   WrtcSignallingServer *taken;
 
@@ -443,42 +510,16 @@ GST_START_TEST (test_program)
   g_free (text);
   wrtc_signalling_server_free (taken);
 
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-      G_SUBPROCESS_FLAGS_STDERR_PIPE, &err, SIGNALLING_SERVER_EXE,
-      "--host", "127.0.0.1", "--port", "0", NULL);
-  fail_unless (proc != NULL, "%s", err ? err->message : "?");
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));
-  g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL,
-      on_line, &lr);
-  WAIT_FOR (lr.done, "the program's \"listening on\" line");
-  fail_unless (lr.line && sscanf (lr.line, "listening on ws://127.0.0.1:%u",
-          &port) == 1, "%s", lr.line);
-  uri = g_strdup_printf ("ws://127.0.0.1:%u", port);
+  proc = start_program (local, &uri);
+  fail_unless (g_str_has_prefix (uri, "ws://127.0.0.1:"), "%s", uri);
   c = client_connect_tls (uri, NULL);
   sync_list (c);
   client_free (c);
-
-  g_subprocess_send_signal (proc, SIGTERM);
-  g_subprocess_wait_async (proc, NULL, on_exited, &exited);
-  WAIT_FOR (exited, "the program to stop on SIGTERM");
-  fail_unless (g_subprocess_get_if_exited (proc));
-  fail_unless_equals_int (g_subprocess_get_exit_status (proc), 0);
-  {
-    gchar buf[8192];
-    gsize n = 0;
-
-    g_input_stream_read_all (g_subprocess_get_stderr_pipe (proc), buf,
-        sizeof (buf) - 1, &n, NULL, NULL);
-    buf[n] = '\0';
-    log = buf;
-    fail_unless (strstr (log, "connected from 127.0.0.1") != NULL, "%s", log);
-    fail_unless (strstr (log, "disconnected") != NULL, "%s", log);
-  }
-
-  g_free (lr.line);
+  log = stop_program (proc);
+  fail_unless (strstr (log, "connected from 127.0.0.1") != NULL, "%s", log);
+  fail_unless (strstr (log, "disconnected") != NULL, "%s", log);
+  g_free (log);
   g_free (uri);
-  g_object_unref (out);
-  g_object_unref (proc);
 }
 
 GST_END_TEST;
