@@ -18,6 +18,18 @@ G_DECLARE_FINAL_TYPE (CountingInput, counting_input, COUNTING, INPUT,
 G_DECLARE_FINAL_TYPE (CountingOutput, counting_output, COUNTING, OUTPUT,
     GOutputStream)
 
+/* WebSocket frame headers parsed as the bytes pass, so that only data
+ * frames count: not the pings, pongs and closes in between, which would
+ * otherwise add up over a long connection. */
+typedef struct
+{
+  guint8 header[14];
+  guint header_len;
+  guint64 payload_left;
+  gboolean data_frame;
+  guint64 data_bytes;           /* headers and payloads of data frames */
+} FrameCounter;
+
 struct _WrtcCountingStream
 {
   GIOStream parent;
@@ -26,16 +38,10 @@ struct _WrtcCountingStream
   CountingInput *input;
   CountingOutput *output;
 
-  guint64 read;
-  guint64 mark;
+  FrameCounter in;
+  guint64 mark;                 /* in.data_bytes at the last message */
   guint64 max_unmarked;
-  /* outgoing frames are parsed so that only data frames count, not the
-   * pings, pongs and close frames libsoup writes in between */
-  guint64 written;
-  guint8 header[14];
-  guint header_len;
-  guint64 payload_left;
-  gboolean data_frame;
+  FrameCounter out;
   gboolean blocked;             /* input discarded, see _block() */
 
   gint64 last_read_us;
@@ -84,6 +90,48 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (CountingOutput, counting_output,
 G_DEFINE_FINAL_TYPE (WrtcCountingStream, wrtc_counting_stream,
     G_TYPE_IO_STREAM);
 
+/* ---------- frames ---------- */
+
+static void
+frame_counter_feed (FrameCounter * fc, const guint8 * data, gsize len)
+{
+  while (len > 0) {
+    if (fc->payload_left > 0) {
+      gsize k = MIN (len, fc->payload_left);
+
+      fc->payload_left -= k;
+      if (fc->data_frame)
+        fc->data_bytes += k;
+      data += k;
+      len -= k;
+    } else {
+      guint need = 2, n7, i;
+
+      fc->header[fc->header_len++] = *data++;
+      len--;
+      if (fc->header_len < 2)
+        continue;
+      n7 = fc->header[1] & 0x7f;
+      need += (n7 == 126 ? 2 : n7 == 127 ? 8 : 0) +
+          (fc->header[1] & 0x80 ? 4 : 0);
+      if (fc->header_len < need)
+        continue;
+      if (n7 == 126)
+        fc->payload_left = (fc->header[2] << 8) | fc->header[3];
+      else if (n7 == 127)
+        for (fc->payload_left = 0, i = 2; i < 10; i++)
+          fc->payload_left = (fc->payload_left << 8) | fc->header[i];
+      else
+        fc->payload_left = n7;
+      /* opcodes 0-2: continuation, text, binary */
+      fc->data_frame = (fc->header[0] & 0x0f) < 8;
+      if (fc->data_frame)
+        fc->data_bytes += need;
+      fc->header_len = 0;
+    }
+  }
+}
+
 /* ---------- input ---------- */
 
 static gboolean
@@ -97,15 +145,17 @@ on_overflow_notify (gpointer data)
 }
 
 static void
-input_count (CountingInput * in, gssize n)
+input_count (CountingInput * in, const void *data, gssize n)
 {
   WrtcCountingStream *self = in->owner;
 
   if (n <= 0 || self == NULL)
     return;
-  self->read += n;
+  frame_counter_feed (&self->in, data, n);
+  /* any byte, pongs included, shows the peer is alive */
   self->last_read_us = g_get_monotonic_time ();
-  if (self->max_unmarked && self->read - self->mark > self->max_unmarked &&
+  if (self->max_unmarked &&
+      self->in.data_bytes - self->mark > self->max_unmarked &&
       !self->blocked) {
     self->blocked = TRUE;
     self->overflow_notify = g_idle_source_new ();
@@ -129,7 +179,7 @@ counting_input_read (GInputStream * stream, void *buffer, gsize count,
         "input discarded");
     return -1;
   }
-  input_count (in, n);
+  input_count (in, buffer, n);
   return n;
 }
 
@@ -181,7 +231,7 @@ counting_input_read_nonblocking (GPollableInputStream * stream,
         "input discarded");
     return -1;
   }
-  input_count (in, n);
+  input_count (in, buffer, n);
   return n;
 }
 
@@ -218,46 +268,6 @@ counting_input_init (CountingInput * in)
 
 /* ---------- output ---------- */
 
-static void
-output_count (WrtcCountingStream * self, const guint8 * data, gsize len)
-{
-  while (len > 0) {
-    if (self->payload_left > 0) {
-      gsize k = MIN (len, self->payload_left);
-
-      self->payload_left -= k;
-      if (self->data_frame)
-        self->written += k;
-      data += k;
-      len -= k;
-    } else {
-      guint need = 2, n7, i;
-
-      self->header[self->header_len++] = *data++;
-      len--;
-      if (self->header_len < 2)
-        continue;
-      n7 = self->header[1] & 0x7f;
-      need += (n7 == 126 ? 2 : n7 == 127 ? 8 : 0) +
-          (self->header[1] & 0x80 ? 4 : 0);
-      if (self->header_len < need)
-        continue;
-      if (n7 == 126)
-        self->payload_left = (self->header[2] << 8) | self->header[3];
-      else if (n7 == 127)
-        for (self->payload_left = 0, i = 2; i < 10; i++)
-          self->payload_left = (self->payload_left << 8) | self->header[i];
-      else
-        self->payload_left = n7;
-      /* opcodes 0-2: continuation, text, binary */
-      self->data_frame = (self->header[0] & 0x0f) < 8;
-      if (self->data_frame)
-        self->written += need;
-      self->header_len = 0;
-    }
-  }
-}
-
 static gssize
 counting_output_write (GOutputStream * stream, const void *buffer,
     gsize count, GCancellable * cancellable, GError ** error)
@@ -267,7 +277,7 @@ counting_output_write (GOutputStream * stream, const void *buffer,
       count, cancellable, error);
 
   if (n > 0 && out->owner)
-    output_count (out->owner, buffer, n);
+    frame_counter_feed (&out->owner->out, buffer, n);
   return n;
 }
 
@@ -323,7 +333,7 @@ counting_output_write_nonblocking (GPollableOutputStream * stream,
       count, NULL, error);
 
   if (n > 0 && out->owner)
-    output_count (out->owner, buffer, n);
+    frame_counter_feed (&out->owner->out, buffer, n);
   return n;
 }
 
@@ -515,13 +525,13 @@ wrtc_counting_stream_new (GIOStream * base, guint64 max_unmarked,
 guint64
 wrtc_counting_stream_get_written (WrtcCountingStream * self)
 {
-  return self->written;
+  return self->out.data_bytes;
 }
 
 void
 wrtc_counting_stream_mark_message (WrtcCountingStream * self)
 {
-  self->mark = self->read;
+  self->mark = self->in.data_bytes;
 }
 
 void

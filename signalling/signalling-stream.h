@@ -10,9 +10,9 @@
  *   going out; pings, pongs and closes do not count): the server knows how
  *   much of what it queued on a SoupWebsocketConnection has left, so the
  *   queue per peer is bounded;
- * - bytes read since the last mark (the last complete message): a message
- *   sent as many small fragments cannot grow past the limit ("overflow",
- *   after which the stream is blocked);
+ * - bytes of data frames read since the last mark (the last complete
+ *   message): a message sent as many small fragments cannot grow past the
+ *   limit ("overflow", after which the stream is blocked);
  * - time since the last byte read: with keep-alive pings going out, a peer
  *   that answers nothing for @idle_timeout seconds is dead ("idle").
  *

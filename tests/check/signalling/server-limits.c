@@ -82,7 +82,8 @@ GST_START_TEST (test_fragments_reassembled)
   Raw *r = raw_connect (server, 0);
   const gchar *list = "{\"type\":\"list\"}";
   guint8 opcode = 0;
-  gchar *reply;
+  gchar *reply, *ping;
+  guint i;
 
   raw_send_frame (r, 1, FALSE, list, 5);
   raw_send_frame (r, 9, TRUE, "hi", 2);   /* a ping may come in between */
@@ -96,6 +97,23 @@ GST_START_TEST (test_fragments_reassembled)
   fail_unless_equals_int (opcode, 1);
   fail_unless_equals_string (reply, "{\"type\":\"list\",\"producers\":[]}");
   g_free (reply);
+
+  /* control frames do not count towards a message: 30 kB of pings, more
+   * than the limit and its slack, then a message */
+  ping = g_strnfill (120, 'p');
+  for (i = 0; i < 250; i++)
+    raw_send_frame (r, 9, TRUE, ping, 120);
+  raw_send_frame (r, 1, TRUE, list, strlen (list));
+  for (i = 0; i < 250; i++) {
+    reply = raw_read_frame (r, &opcode);
+    fail_unless (reply != NULL, "closed after %u pongs", i);
+    fail_unless_equals_int (opcode, 10);
+    g_free (reply);
+  }
+  reply = raw_read_frame (r, &opcode);
+  fail_unless (reply != NULL && opcode == 1);
+  g_free (reply);
+  g_free (ping);
   raw_free (r);
   wrtc_signalling_server_free (server);
 }
