@@ -318,11 +318,18 @@ start_listening (WrtcSignallingServer * server, GError ** error)
   g_clear_object (&cert);
   soup_server_add_handler (server->soup, NULL, on_request, server, NULL);
 
-  addr = g_inet_socket_address_new (inet, server->req_port);
+  /* "::" means both families, as it does for a dual-stack socket */
+  if (g_inet_address_get_is_any (inet) &&
+      g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6) {
+    ok = soup_server_listen_all (server->soup, server->req_port,
+        server->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error);
+  } else {
+    addr = g_inet_socket_address_new (inet, server->req_port);
+    ok = soup_server_listen (server->soup, addr,
+        server->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error);
+    g_object_unref (addr);
+  }
   g_object_unref (inet);
-  ok = soup_server_listen (server->soup, addr,
-      server->tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error);
-  g_object_unref (addr);
   if (!ok)
     return FALSE;
 
