@@ -10,6 +10,7 @@
 #include "gstdatachannelsink.h"
 #include "gstdatachannelsrc.h"
 #include "gstframetunnel.h"
+#include "gstwebrtctunnel.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -19,6 +20,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (datachannelsink, plugin);
   ret |= GST_ELEMENT_REGISTER (datachannelsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (frametunnel, plugin);
+  ret |= GST_ELEMENT_REGISTER (webrtctunnel, plugin);
 
   return ret;
 }
