@@ -769,7 +769,7 @@ gst_webrtc_tunnel_class_init (GstWebRTCTunnelClass * klass)
   g_object_class_install_property (gobject_class, PROP_SIGNALLER,
       g_param_spec_object ("signaller", "Signaller", "The signalling client "
           "(also the child \"signaller\": signaller::uri=...)",
-          GST_TYPE_OBJECT, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+          WRTC_TYPE_SIGNALLER, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
       g_param_spec_string ("stun-server", "STUN server", "The webrtcbin's "
           "STUN server, stun://host:port", NULL, flags));
