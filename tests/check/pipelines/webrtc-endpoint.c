@@ -13,6 +13,7 @@
 #include "config.h"
 #endif
 
+#include <gio/gio.h>
 #include <string.h>
 
 #include "webrtc-fixture.h"
