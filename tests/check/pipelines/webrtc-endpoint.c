@@ -57,6 +57,13 @@ side_init (Side * side, const gchar * launch)
   side->pipeline = gst_parse_launch (launch, &err);
   fail_unless (side->pipeline != NULL, "%s: %s", launch,
       err ? err->message : "?");
+  /* a lone element comes back as itself */
+  if (!GST_IS_PIPELINE (side->pipeline)) {
+    GstElement *element = side->pipeline;
+
+    side->pipeline = gst_pipeline_new (NULL);
+    gst_bin_add (GST_BIN (side->pipeline), element);
+  }
   side->tunnel = gst_bin_get_by_name (GST_BIN (side->pipeline), "t");
   fail_unless (side->tunnel != NULL);
   g_signal_connect (side->tunnel, "pad-added", G_CALLBACK (demux_pad_added),
