@@ -863,6 +863,11 @@ gst_webrtc_tunnel_init (GstWebRTCTunnel * self)
   gchar *name;
 
   self->timeout = DEFAULT_TIMEOUT;
+  /* webrtcbin adds and removes sinks of its own while PLAYING: their
+   * asynchronous state changes stay in here instead of making the whole
+   * pipeline lose its state (a filesink downstream would then wait for a
+   * preroll that never completes) */
+  g_object_set (self, "async-handling", TRUE, NULL);
   self->webrtcbin = gst_element_factory_make ("webrtcbin", NULL);
   self->tunnel = gst_element_factory_make ("frametunnel", NULL);
   g_return_if_fail (self->webrtcbin && self->tunnel);
