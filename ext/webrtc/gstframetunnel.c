@@ -551,6 +551,20 @@ stop_ending (GstFrameTunnel * self)
   g_object_set (self->mux, "forward-eos", FALSE, NULL);
 }
 
+void
+gst_frame_tunnel_get_ending (GstFrameTunnel * self,
+    GstFrameTunnelEnding * ending)
+{
+  GST_OBJECT_LOCK (self);
+  ending->sink_pads = self->n_sinks;
+  ending->sink_pads_eos = self->n_sinks_eos;
+  ending->fin_sent = self->fin_sent;
+  ending->fin_received = self->peer_fin != NULL;
+  ending->fin_ack_sent = self->ack_sent;
+  ending->fin_ack_received = self->ack_received;
+  GST_OBJECT_UNLOCK (self);
+}
+
 static gboolean
 is_client (GstFrameTunnel * self)
 {

@@ -146,31 +146,16 @@ post_eos (GstWebRTCTunnel * self)
       gst_message_new_eos (GST_OBJECT (self)));
 }
 
-static gboolean
-stats_flag (const GstStructure * s, const gchar * field)
-{
-  gboolean v = FALSE;
-
-  gst_structure_get_boolean (s, field, &v);
-  return v;
-}
-
 /* No data in flight either way: every sink pad had EOS and, when the peer
  * said it was done, each of its connections ended here. */
 static gboolean
 nothing_in_flight (GstWebRTCTunnel * self)
 {
-  GstStructure *s = NULL;
-  guint sinks = 0, eos = 0;
-  gboolean quiet;
+  GstFrameTunnelEnding e;
 
-  g_object_get (self->tunnel, "stats", &s, NULL);
-  gst_structure_get_uint (s, "sink-pads", &sinks);
-  gst_structure_get_uint (s, "sink-pads-eos", &eos);
-  quiet = eos == sinks && (!stats_flag (s, "fin-received") ||
-      stats_flag (s, "fin-ack-sent"));
-  gst_structure_free (s);
-  return quiet;
+  gst_frame_tunnel_get_ending (GST_FRAME_TUNNEL (self->tunnel), &e);
+  return e.sink_pads_eos == e.sink_pads && (!e.fin_received ||
+      e.fin_ack_sent);
 }
 
 static void
@@ -566,19 +551,15 @@ gst_webrtc_tunnel_handle_message (GstBin * bin, GstMessage * msg)
       gst_message_unref (msg);
       return;
     case GST_MESSAGE_ERROR:{
-      GstStructure *s = NULL;
-      gboolean both_done;
+      GstFrameTunnelEnding e;
 
       /* Once both sides have all the data, a peer that goes away first
-       * closes the channel: that is the end, not a failure. */
-      g_object_get (self->tunnel, "stats", &s, NULL);
-      both_done = stats_flag (s, "fin-sent") && stats_flag (s,
-          "fin-ack-sent");
-      gst_structure_free (s);
-      if (both_done) {
+       * closes the channel: that is the end, not a failure. (Possibly on
+       * webrtcbin's pc thread: only the tunnel's object lock here.) */
+      gst_frame_tunnel_get_ending (GST_FRAME_TUNNEL (self->tunnel), &e);
+      if (e.fin_sent && e.fin_ack_sent) {
         GST_INFO_OBJECT (self, "error after both sides were done: EOS "
             "instead (%" GST_PTR_FORMAT ")", msg);
-        eos_on_src_pads (self);
         post_eos (self);
         gst_message_unref (msg);
         return;
