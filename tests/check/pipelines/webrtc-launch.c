@@ -9,8 +9,10 @@
  *
  * gst-launch-1.0 is not instrumented, so this suite ("launch") cannot run
  * in the sanitizer build (tools/run-tests.sh --sanitize skips it).
- * WRTC_LAUNCH_MIB sets the size of the producer's file (default 8 MiB; the
- * consumer sends half of it).
+ * WRTC_LAUNCH_MIB sets the size of the producer's file (default 8 MiB), and
+ * WRTC_LAUNCH_BACK_KIB the consumer's (default half of that; at least
+ * 1 KiB: a connection named in a launch line must carry data, or its
+ * filesink is never linked and never ends).
  */
 
 #ifdef HAVE_CONFIG_H
@@ -137,8 +139,10 @@ check_same (const gchar * in, const gchar * out)
 GST_START_TEST (test_two_processes)
 {
   const gchar *mib_env = g_getenv ("WRTC_LAUNCH_MIB");
-  gsize size_a = (mib_env ? atoi (mib_env) : 8) * 1024 * 1024;
-  gsize size_b = size_a / 2;
+  const gchar *back_env = g_getenv ("WRTC_LAUNCH_BACK_KIB");
+  gsize size_a = (mib_env ? atoi (mib_env) : 8) * (gsize) 1024 * 1024;
+  gsize size_b = back_env ? MAX (atoi (back_env), 1) * (gsize) 1024 :
+      size_a / 2;
   WrtcSignallingServerOptions opts;
   WrtcSignallingServer *server;
   GFileMonitor *monitors[2];
