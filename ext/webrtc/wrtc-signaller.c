@@ -84,6 +84,7 @@ struct _WrtcSignaller
   gboolean ended;               /* the session ended or was refused */
   gboolean stopping;
   GSource *close_timeout;
+  gchar *ws_error;              /* the WebSocket's last error */
 };
 
 G_DEFINE_TYPE_WITH_CODE (WrtcSignaller, wrtc_signaller, GST_TYPE_OBJECT,
@@ -569,9 +570,9 @@ on_ws_closed (SoupWebsocketConnection * ws, WrtcSignaller * self)
     finish_stop (self);
     return;
   }
-  if (code == SOUP_WEBSOCKET_CLOSE_TOO_BIG)
-    report (self, SIGNAL_ERROR, "the signalling connection was closed: a "
-        "message exceeded the %" G_GUINT64_FORMAT " bytes allowed",
+  if (self->ws_error)
+    report (self, SIGNAL_ERROR, "the signalling connection failed: %s "
+        "(at most %" G_GUINT64_FORMAT " bytes per message)", self->ws_error,
         soup_websocket_connection_get_max_incoming_payload_size (ws));
   else
     report (self, SIGNAL_ERROR, "the signalling server closed the "
@@ -583,6 +584,8 @@ on_ws_error (SoupWebsocketConnection * ws, GError * error,
     WrtcSignaller * self)
 {
   GST_WARNING_OBJECT (self, "WebSocket error: %s", error->message);
+  g_free (self->ws_error);
+  self->ws_error = g_strdup (error->message);
 }
 
 static gboolean
@@ -686,6 +689,7 @@ signaller_thread (gpointer user_data)
     g_clear_object (&self->ws);
   }
   g_clear_object (&self->session);
+  g_clear_pointer (&self->ws_error, g_free);
   /* what the cancelled connect or the closed WebSocket still had queued */
   while (g_main_context_iteration (self->context, FALSE));
   g_main_context_pop_thread_default (self->context);

@@ -352,6 +352,36 @@ GST_START_TEST (test_fake_server)
 
 GST_END_TEST;
 
+/* A message above the WebSocket's limit closes the connection: a clear
+ * error, not a hang. */
+GST_START_TEST (test_oversized_message)
+{
+  FakeWs *fake = fake_ws_new_server ();
+  gchar *uri = fake_ws_dup_uri (fake), *launch, *pad, *s;
+  Side a;
+
+  launch = g_strdup_printf ("webrtctunnel name=t local-addresses=127.0.0.1 "
+      "signaller::uri=%s signaller::role=consumer", uri);
+  side_init (&a, launch);
+  g_free (launch);
+  fail_unless (wrtc_set_state_bounded (a.pipeline, GST_STATE_PLAYING,
+          WAIT_S));
+  fail_unless (fake_ws_wait_open (fake, WAIT_S));
+  fake_ws_send (fake, "{\"type\": \"welcome\", \"peerId\": \"x\"}");
+  pad = g_strnfill (1024 * 1024, 'x');
+  s = g_strdup_printf ("{\"type\": \"list\", \"producers\": [], "
+      "\"pad\": \"%s\"}", pad);
+  fake_ws_send (fake, s);
+  g_free (s);
+  g_free (pad);
+  side_expect_error (&a, "at most 131072 bytes per message", NULL);
+  side_clear (&a);
+  fake_ws_free (fake);
+  g_free (uri);
+}
+
+GST_END_TEST;
+
 /* The producer id of a fake peer's "list" answer whose meta name is
  * @name, or NULL. */
 static gchar *
@@ -560,6 +590,7 @@ webrtc_endpoint_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_two_endpoints);
   tcase_add_test (tc, test_fake_server);
+  tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_fake_producer);
   tcase_add_test (tc, test_peer_vanishes);
   tcase_add_test (tc, test_no_server);
