@@ -18,6 +18,7 @@
 #endif
 
 #include "wrtc-signaller.h"
+#include "wrtc-json.h"
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -26,8 +27,6 @@ GST_DEBUG_CATEGORY_STATIC (wrtc_signaller_debug);
 #define GST_CAT_DEFAULT wrtc_signaller_debug
 
 #define DEFAULT_URI "ws://127.0.0.1:8443"
-/* Longest text shown from a message we could not use. */
-#define EXCERPT 80
 /* Bound on the WebSocket close handshake when stopping. */
 #define CLOSE_TIMEOUT_MS 2000
 
@@ -131,15 +130,6 @@ report (WrtcSignaller * self, guint signal, const gchar * format, ...)
   g_free (message);
 }
 
-static gchar *
-excerpt (const gchar * text, gsize size)
-{
-  gchar *valid = g_utf8_make_valid (text, MIN (size, EXCERPT));
-  gchar *out = g_strdup_printf ("%s%s", valid, size > EXCERPT ? "..." : "");
-
-  g_free (valid);
-  return out;
-}
 
 static void
 send_object (WrtcSignaller * self, JsonBuilder * builder)
@@ -159,16 +149,6 @@ send_object (WrtcSignaller * self, JsonBuilder * builder)
   g_object_unref (builder);
 }
 
-static JsonBuilder *
-begin_message (const gchar * type)
-{
-  JsonBuilder *b = json_builder_new ();
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, type);
-  return b;
-}
 
 static void
 send_end (WrtcSignaller * self, JsonBuilder * b)
@@ -180,53 +160,18 @@ send_end (WrtcSignaller * self, JsonBuilder * b)
 static void
 send_end_session (WrtcSignaller * self, const gchar * session_id)
 {
-  JsonBuilder *b = begin_message ("endSession");
+  JsonBuilder *b = wrtc_json_begin ("endSession");
 
   json_builder_set_member_name (b, "sessionId");
   json_builder_add_string_value (b, session_id);
   send_end (self, b);
 }
 
-static void
-add_meta (JsonBuilder * b, const GstStructure * meta)
-{
-  guint i, n = meta ? gst_structure_n_fields (meta) : 0;
-
-  json_builder_set_member_name (b, "meta");
-  if (!meta) {
-    json_builder_add_null_value (b);
-    return;
-  }
-  json_builder_begin_object (b);
-  for (i = 0; i < n; i++) {
-    const gchar *field = gst_structure_nth_field_name (meta, i);
-    const GValue *v = gst_structure_get_value (meta, field);
-
-    json_builder_set_member_name (b, field);
-    if (G_VALUE_HOLDS_STRING (v)) {
-      json_builder_add_string_value (b, g_value_get_string (v));
-    } else if (G_VALUE_HOLDS_BOOLEAN (v)) {
-      json_builder_add_boolean_value (b, g_value_get_boolean (v));
-    } else if (G_VALUE_HOLDS_INT (v)) {
-      json_builder_add_int_value (b, g_value_get_int (v));
-    } else if (G_VALUE_HOLDS_UINT (v)) {
-      json_builder_add_int_value (b, g_value_get_uint (v));
-    } else if (G_VALUE_HOLDS_DOUBLE (v)) {
-      json_builder_add_double_value (b, g_value_get_double (v));
-    } else {
-      gchar *s = gst_value_serialize (v);
-
-      json_builder_add_string_value (b, s ? s : "");
-      g_free (s);
-    }
-  }
-  json_builder_end_object (b);
-}
 
 static void
 set_peer_status (WrtcSignaller * self, const gchar * role)
 {
-  JsonBuilder *b = begin_message ("setPeerStatus");
+  JsonBuilder *b = wrtc_json_begin ("setPeerStatus");
   GstStructure *meta;
 
   json_builder_set_member_name (b, "roles");
@@ -236,7 +181,7 @@ set_peer_status (WrtcSignaller * self, const gchar * role)
   GST_OBJECT_LOCK (self);
   meta = self->meta ? gst_structure_copy (self->meta) : NULL;
   GST_OBJECT_UNLOCK (self);
-  add_meta (b, meta);
+  wrtc_json_add_meta (b, meta);
   if (meta)
     gst_structure_free (meta);
   send_end (self, b);
@@ -245,7 +190,7 @@ set_peer_status (WrtcSignaller * self, const gchar * role)
 static void
 start_session (WrtcSignaller * self, const gchar * producer)
 {
-  JsonBuilder *b = begin_message ("startSession");
+  JsonBuilder *b = wrtc_json_begin ("startSession");
 
   GST_INFO_OBJECT (self, "starting a session with producer %s", producer);
   json_builder_set_member_name (b, "peerId");
@@ -256,54 +201,18 @@ start_session (WrtcSignaller * self, const gchar * producer)
   self->session_id = g_strdup ("");
 }
 
-static const gchar *
-member_string (JsonObject * o, const gchar * name)
-{
-  JsonNode *n = json_object_get_member (o, name);
 
-  if (!n || !JSON_NODE_HOLDS_VALUE (n) ||
-      json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
-static JsonObject *
-member_object (JsonObject * o, const gchar * name)
-{
-  JsonNode *n = json_object_get_member (o, name);
-
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
 
 /* ---- consumer: which producer ---- */
 
-static gboolean
-has_role (JsonObject * o, const gchar * role)
-{
-  JsonNode *n = json_object_get_member (o, "roles");
-  JsonArray *a;
-  guint i;
-
-  if (!n || !JSON_NODE_HOLDS_ARRAY (n))
-    return FALSE;
-  a = json_node_get_array (n);
-  for (i = 0; i < json_array_get_length (a); i++) {
-    JsonNode *e = json_array_get_element (a, i);
-
-    if (JSON_NODE_HOLDS_VALUE (e) && json_node_get_value_type (e) ==
-        G_TYPE_STRING && g_strcmp0 (json_node_get_string (e), role) == 0)
-      return TRUE;
-  }
-  return FALSE;
-}
 
 /* A producer entry (of "list", or a "peerStatusChanged"): TRUE if it is the
  * one to connect to. */
 static gboolean
 producer_matches (WrtcSignaller * self, JsonObject * entry)
 {
-  JsonObject *meta = member_object (entry, "meta");
-  const gchar *name = meta ? member_string (meta, "name") : NULL;
+  JsonObject *meta = wrtc_json_member_object (entry, "meta");
+  const gchar *name = meta ? wrtc_json_member_string (meta, "name") : NULL;
   gboolean match;
 
   GST_OBJECT_LOCK (self);
@@ -316,7 +225,7 @@ static void
 consider_producer (WrtcSignaller * self, JsonObject * entry,
     const gchar * id_field)
 {
-  const gchar *id = member_string (entry, id_field);
+  const gchar *id = wrtc_json_member_string (entry, id_field);
 
   if (self->session_id || self->ended || !id || !producer_matches (self,
           entry))
@@ -352,11 +261,11 @@ static void
 on_welcome (WrtcSignaller * self, JsonObject * msg)
 {
   /* "peerId" today, "peer_id" in the GStreamer 1.22 era (0.10.x) */
-  const gchar *id = member_string (msg, "peerId");
+  const gchar *id = wrtc_json_member_string (msg, "peerId");
   gchar *producer;
 
   if (!id)
-    id = member_string (msg, "peer_id");
+    id = wrtc_json_member_string (msg, "peer_id");
   if (!id) {
     report (self, SIGNAL_ERROR, "\"welcome\" from the signalling server "
         "carries no peer id (\"peerId\" or \"peer_id\")");
@@ -377,7 +286,7 @@ on_welcome (WrtcSignaller * self, JsonObject * msg)
   } else {
     /* A listener hears of producers that register later. */
     set_peer_status (self, "listener");
-    send_end (self, begin_message ("list"));
+    send_end (self, wrtc_json_begin ("list"));
   }
   g_free (producer);
 }
@@ -385,8 +294,8 @@ on_welcome (WrtcSignaller * self, JsonObject * msg)
 static void
 on_start_session (WrtcSignaller * self, JsonObject * msg, gboolean started)
 {
-  const gchar *peer = member_string (msg, "peerId");
-  const gchar *session = member_string (msg, "sessionId");
+  const gchar *peer = wrtc_json_member_string (msg, "peerId");
+  const gchar *session = wrtc_json_member_string (msg, "sessionId");
 
   if (!session || !peer) {
     report (self, SIGNAL_WARNING, "\"%s\" without \"peerId\" and "
@@ -413,7 +322,7 @@ on_start_session (WrtcSignaller * self, JsonObject * msg, gboolean started)
 static gboolean
 is_our_session (WrtcSignaller * self, JsonObject * msg)
 {
-  const gchar *session = member_string (msg, "sessionId");
+  const gchar *session = wrtc_json_member_string (msg, "sessionId");
 
   if (!self->session_id || g_strcmp0 (session, self->session_id) != 0) {
     GST_DEBUG_OBJECT (self, "message for session %s, ours is %s",
@@ -430,9 +339,9 @@ on_peer (WrtcSignaller * self, JsonObject * msg)
 
   if (!is_our_session (self, msg))
     return;
-  if ((sdp = member_object (msg, "sdp"))) {
-    const gchar *type = member_string (sdp, "type");
-    const gchar *text = member_string (sdp, "sdp");
+  if ((sdp = wrtc_json_member_object (msg, "sdp"))) {
+    const gchar *type = wrtc_json_member_string (sdp, "type");
+    const gchar *text = wrtc_json_member_string (sdp, "sdp");
     const gchar *want = self->role == WRTC_SIGNALLER_ROLE_PRODUCER ?
         "answer" : "offer";
 
@@ -444,8 +353,8 @@ on_peer (WrtcSignaller * self, JsonObject * msg)
     }
     g_signal_emit (self, signaller_signals[SIGNAL_SESSION_DESCRIPTION], 0,
         type, text);
-  } else if ((ice = member_object (msg, "ice"))) {
-    const gchar *cand = member_string (ice, "candidate");
+  } else if ((ice = wrtc_json_member_object (msg, "ice"))) {
+    const gchar *cand = wrtc_json_member_string (ice, "candidate");
     JsonNode *n = json_object_get_member (ice, "sdpMLineIndex");
     gint64 mline;
 
@@ -488,7 +397,7 @@ on_text (WrtcSignaller * self, const gchar * text, gsize size)
   gchar *ex;
 
   if (!json_parser_load_from_data (parser, text, size, &err)) {
-    ex = excerpt (text, size);
+    ex = wrtc_json_excerpt (text, size);
     report (self, SIGNAL_WARNING, "malformed JSON from the signalling "
         "server ignored (%s): %s", err->message, ex);
     g_free (ex);
@@ -497,8 +406,8 @@ on_text (WrtcSignaller * self, const gchar * text, gsize size)
   }
   root = json_parser_get_root (parser);
   if (!root || !JSON_NODE_HOLDS_OBJECT (root) ||
-      !(type = member_string (msg = json_node_get_object (root), "type"))) {
-    ex = excerpt (text, size);
+      !(type = wrtc_json_member_string (msg = json_node_get_object (root), "type"))) {
+    ex = wrtc_json_excerpt (text, size);
     report (self, SIGNAL_WARNING, "signalling message that is not an object "
         "with a \"type\" ignored: %s", ex);
     g_free (ex);
@@ -522,12 +431,12 @@ on_text (WrtcSignaller * self, const gchar * text, gsize size)
       self->role == WRTC_SIGNALLER_ROLE_CONSUMER)
     on_list (self, msg);
   else if (g_str_equal (type, "peerStatusChanged") &&
-      self->role == WRTC_SIGNALLER_ROLE_CONSUMER && has_role (msg,
+      self->role == WRTC_SIGNALLER_ROLE_CONSUMER && wrtc_json_has_role (msg,
           "producer"))
     consider_producer (self, msg, "peerId");
   else if (g_str_equal (type, "error"))
     report (self, SIGNAL_ERROR, "the signalling server reported an error: "
-        "%s", GST_STR_NULL (member_string (msg, "details")));
+        "%s", GST_STR_NULL (wrtc_json_member_string (msg, "details")));
   else
     GST_DEBUG_OBJECT (self, "ignoring message of type %s", type);
 
@@ -826,7 +735,7 @@ do_send_peer (gpointer data)
         o->type ? o->type : "ICE candidate");
     return G_SOURCE_REMOVE;
   }
-  b = begin_message ("peer");
+  b = wrtc_json_begin ("peer");
   json_builder_set_member_name (b, "sessionId");
   json_builder_add_string_value (b, self->session_id);
   json_builder_set_member_name (b, o->type ? "sdp" : "ice");
