@@ -405,8 +405,9 @@ on_text (WrtcSignaller * self, const gchar * text, gsize size)
     goto done;
   }
   root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root) ||
-      !(type = wrtc_json_member_string (msg = json_node_get_object (root), "type"))) {
+  msg = root && JSON_NODE_HOLDS_OBJECT (root) ?
+      json_node_get_object (root) : NULL;
+  if (!msg || !(type = wrtc_json_member_string (msg, "type"))) {
     ex = wrtc_json_excerpt (text, size);
     report (self, SIGNAL_WARNING, "signalling message that is not an object "
         "with a \"type\" ignored: %s", ex);
