@@ -259,6 +259,69 @@ GST_START_TEST (test_two_endpoints)
 
 GST_END_TEST;
 
+static void
+on_client_id (GObject * signaller, GParamSpec * pspec, Side * side)
+{
+  g_mutex_lock (&side->rx.lock);
+  g_cond_broadcast (&side->rx.cond);
+  g_mutex_unlock (&side->rx.lock);
+}
+
+/* The consumer names the producer by the id the server gave it
+ * (signaller::producer-peer-id, read from its signaller::client-id). */
+GST_START_TEST (test_producer_peer_id)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_TIME_SPAN_SECOND;
+  WrtcSignallingServer *server;
+  GObject *signaller = NULL;
+  gchar *uri, *launch, *id = NULL;
+  Side a, b;
+
+  server = server_start (&uri);
+  launch = g_strdup_printf ("webrtctunnel name=t local-addresses=127.0.0.1 "
+      "signaller::uri=%s", uri);
+  side_init (&a, launch);
+  g_free (launch);
+  side_add_source (&a, 1, 256 * 1024, 4096);
+  g_object_get (a.tunnel, "signaller", &signaller, NULL);
+  fail_unless (signaller != NULL);
+  g_signal_connect (signaller, "notify::client-id",
+      G_CALLBACK (on_client_id), &a);
+  fail_unless (wrtc_set_state_bounded (a.pipeline, GST_STATE_PLAYING,
+          WAIT_S));
+  g_mutex_lock (&a.rx.lock);
+  for (;;) {
+    g_object_get (signaller, "client-id", &id, NULL);
+    if (id || !g_cond_wait_until (&a.rx.cond, &a.rx.lock, deadline))
+      break;
+  }
+  g_mutex_unlock (&a.rx.lock);
+  fail_unless (id != NULL, "the producer got no id within %d s", WAIT_S);
+
+  launch = g_strdup_printf ("webrtctunnel name=t local-addresses=127.0.0.1 "
+      "signaller::uri=%s signaller::role=consumer "
+      "signaller::producer-peer-id=%s", uri, id);
+  side_init (&b, launch);
+  g_free (launch);
+  side_add_source (&b, 2, 128 * 1024, 3000);
+  fail_unless (wrtc_set_state_bounded (b.pipeline, GST_STATE_PLAYING,
+          WAIT_S));
+  side_expect_eos (&a);
+  side_expect_eos (&b);
+  side_check_received (&b, &a);
+  side_check_received (&a, &b);
+
+  g_signal_handlers_disconnect_by_data (signaller, &a);
+  g_object_unref (signaller);
+  side_clear (&a);
+  side_clear (&b);
+  wrtc_signalling_server_free (server);
+  g_free (id);
+  g_free (uri);
+}
+
+GST_END_TEST;
+
 /* ---------- hostile signalling ---------- */
 
 /* A fake server talks to a producer: garbage and unknown messages are
@@ -589,6 +652,7 @@ webrtc_endpoint_suite (void)
   tcase_set_timeout (tc, 300);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_two_endpoints);
+  tcase_add_test (tc, test_producer_peer_id);
   tcase_add_test (tc, test_fake_server);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_fake_producer);
