@@ -322,6 +322,72 @@ GST_START_TEST (test_producer_peer_id)
 
 GST_END_TEST;
 
+/* @side received at least @bytes on connection @conn, within WAIT_S. */
+static void
+side_wait_bytes (Side * side, guint conn, guint64 bytes)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&side->rx.lock);
+  while (side->rx.received[conn] < bytes && !side->rx.mismatch)
+    if (!g_cond_wait_until (&side->rx.cond, &side->rx.lock, deadline))
+      break;
+  fail_if (side->rx.mismatch, "%s", side->rx.mismatch);
+  fail_unless (side->rx.received[conn] >= bytes, "connection %u: %"
+      G_GUINT64_FORMAT " bytes within %d s", conn, side->rx.received[conn],
+      WAIT_S);
+  g_mutex_unlock (&side->rx.lock);
+}
+
+/* The consumer leaves (endSession): with nothing in flight the producer
+ * ends with EOS (without end-when-done, so the session's end is what ends
+ * it); with a connection still sending, with an error. */
+GST_START_TEST (test_end_session)
+{
+  WrtcSignallingServer *server;
+  gchar *uri, *launch;
+  Side a, b;
+  guint round;
+
+  server = server_start (&uri);
+  for (round = 0; round < 2; round++) {
+    gboolean in_flight = round == 1;
+
+    launch = g_strdup_printf ("webrtctunnel name=t local-addresses=127.0.0.1 "
+        "end-when-done=false signaller::uri=%s", uri);
+    side_init (&a, launch);
+    g_free (launch);
+    launch = g_strdup_printf ("webrtctunnel name=t local-addresses=127.0.0.1 "
+        "end-when-done=false signaller::uri=%s signaller::role=consumer",
+        uri);
+    side_init (&b, launch);
+    g_free (launch);
+    side_add_source (&a, 1, in_flight ? G_MAXUINT64 : 64 * 1024, 4096);
+    fail_unless (wrtc_set_state_bounded (b.pipeline, GST_STATE_PLAYING,
+            WAIT_S));
+    fail_unless (wrtc_set_state_bounded (a.pipeline, GST_STATE_PLAYING,
+            WAIT_S));
+    side_wait_bytes (&b, 1, 64 * 1024);
+    if (!in_flight) {
+      /* the connection ended at the consumer: nothing is in flight */
+      g_mutex_lock (&b.rx.lock);
+      while (!b.rx.eos[1])
+        g_cond_wait (&b.rx.cond, &b.rx.lock);
+      g_mutex_unlock (&b.rx.lock);
+    }
+    side_clear (&b);
+    if (in_flight)
+      side_expect_error (&a, "while connections were open", NULL);
+    else
+      side_expect_eos (&a);
+    side_clear (&a);
+  }
+  wrtc_signalling_server_free (server);
+  g_free (uri);
+}
+
+GST_END_TEST;
+
 /* ---------- hostile signalling ---------- */
 
 /* A fake server talks to a producer: garbage and unknown messages are
@@ -653,6 +719,7 @@ webrtc_endpoint_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_two_endpoints);
   tcase_add_test (tc, test_producer_peer_id);
+  tcase_add_test (tc, test_end_session);
   tcase_add_test (tc, test_fake_server);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_fake_producer);
