@@ -369,10 +369,15 @@ GST_START_TEST (test_end_session)
             WAIT_S));
     side_wait_bytes (&b, 1, 64 * 1024);
     if (!in_flight) {
+      gint64 deadline = g_get_monotonic_time () + WAIT_S * G_TIME_SPAN_SECOND;
+
       /* the connection ended at the consumer: nothing is in flight */
       g_mutex_lock (&b.rx.lock);
       while (!b.rx.eos[1])
-        g_cond_wait (&b.rx.cond, &b.rx.lock);
+        if (!g_cond_wait_until (&b.rx.cond, &b.rx.lock, deadline))
+          break;
+      fail_unless (b.rx.eos[1], "no EOS on connection 1 within %d s",
+          WAIT_S);
       g_mutex_unlock (&b.rx.lock);
     }
     side_clear (&b);
