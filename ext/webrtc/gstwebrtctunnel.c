@@ -847,6 +847,7 @@ no_preroll (const GValue * item, gpointer user_data)
 static void
 gst_webrtc_tunnel_init (GstWebRTCTunnel * self)
 {
+  static gint count = 0;
   GstIterator *it;
   gchar *name;
 
@@ -856,13 +857,14 @@ gst_webrtc_tunnel_init (GstWebRTCTunnel * self)
    * pipeline lose its state (a filesink downstream would then wait for a
    * preroll that never completes) */
   g_object_set (self, "async-handling", TRUE, NULL);
-  self->webrtcbin = gst_element_factory_make ("webrtcbin", NULL);
+  /* the frametunnel finds its webrtcbin by name in the whole pipeline: a
+   * name of our own, unique in the process */
+  name = g_strdup_printf ("webrtctunnel-webrtcbin%d",
+      g_atomic_int_add (&count, 1));
+  self->webrtcbin = gst_element_factory_make ("webrtcbin", name);
   self->tunnel = gst_element_factory_make ("frametunnel", NULL);
   g_return_if_fail (self->webrtcbin && self->tunnel);
   gst_bin_add_many (GST_BIN (self), self->webrtcbin, self->tunnel, NULL);
-  /* the frametunnel finds its webrtcbin by name in the pipeline: the
-   * factory's numbering keeps it unique */
-  name = gst_object_get_name (GST_OBJECT (self->webrtcbin));
   g_object_set (self->tunnel, "webrtcbin", name, "label", DEFAULT_LABEL,
       "end-when-done", TRUE, NULL);
   g_free (name);
