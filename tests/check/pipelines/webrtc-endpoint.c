@@ -327,6 +327,49 @@ GST_START_TEST (test_producer_peer_id)
 
 GST_END_TEST;
 
+/* end-when-done with one side that sends nothing: it is done at once, and
+ * both still end only once the other side's data is across. */
+GST_START_TEST (test_one_way_ends)
+{
+  WrtcSignallingServer *server;
+  GstStructure *stats, *ft = NULL;
+  gboolean finished = FALSE;
+  gchar *uri, *launch;
+  Side a, b;
+
+  server = server_start (&uri);
+  launch = g_strdup_printf ("webrtctunnel name=t local-addresses=127.0.0.1 "
+      "signaller::uri=%s", uri);
+  side_init (&a, launch);
+  g_free (launch);
+  launch = g_strdup_printf ("webrtctunnel name=t local-addresses=127.0.0.1 "
+      "signaller::uri=%s signaller::role=consumer", uri);
+  side_init (&b, launch);
+  g_free (launch);
+  side_add_source (&b, 2, 512 * 1024, 8192);
+  side_add_source (&b, 4, 1, 1);
+  fail_unless (wrtc_set_state_bounded (a.pipeline, GST_STATE_PLAYING,
+          WAIT_S));
+  fail_unless (wrtc_set_state_bounded (b.pipeline, GST_STATE_PLAYING,
+          WAIT_S));
+  side_expect_eos (&a);
+  side_expect_eos (&b);
+  side_check_received (&a, &b);
+  stats = tunnel_stats (&a);
+  fail_unless (gst_structure_get (stats, "frametunnel", GST_TYPE_STRUCTURE,
+          &ft, NULL));
+  fail_unless (gst_structure_get_boolean (ft, "finished", &finished));
+  fail_unless (finished);
+  gst_structure_free (ft);
+  gst_structure_free (stats);
+  side_clear (&a);
+  side_clear (&b);
+  wrtc_signalling_server_free (server);
+  g_free (uri);
+}
+
+GST_END_TEST;
+
 /* @side received at least @bytes on connection @conn, within WAIT_S. */
 static void
 side_wait_bytes (Side * side, guint conn, guint64 bytes)
@@ -729,6 +772,7 @@ webrtc_endpoint_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_two_endpoints);
   tcase_add_test (tc, test_producer_peer_id);
+  tcase_add_test (tc, test_one_way_ends);
   tcase_add_test (tc, test_end_session);
   tcase_add_test (tc, test_fake_server);
   tcase_add_test (tc, test_oversized_message);
