@@ -353,7 +353,8 @@ finish (GstFrameTunnel * self)
 }
 
 /* After anything the ending depends on changed; any thread. end_lock keeps
- * TunnelFin, TunnelFinAck and the final EOS in this order in framemux. */
+ * TunnelFin and TunnelFinAck queued in this order, and both before the
+ * final EOS (finished is set once, under it). */
 static void
 update_ending (GstFrameTunnel * self)
 {
@@ -401,9 +402,10 @@ update_ending (GstFrameTunnel * self)
     GST_DEBUG_OBJECT (self, "every connection of the peer ended here");
     send_control (self, CONTROL_TUNNEL_FIN_ACK, NULL, 0);
   }
+  g_mutex_unlock (&self->end_lock);
+  /* once, and after every message above is queued */
   if (done)
     finish (self);
-  g_mutex_unlock (&self->end_lock);
 }
 
 static void
