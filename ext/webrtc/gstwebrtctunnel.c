@@ -839,16 +839,9 @@ gst_webrtc_tunnel_child_proxy_init (GstChildProxyInterface * iface)
 }
 
 static void
-no_preroll (const GValue * item, gpointer user_data)
-{
-  g_object_set (g_value_get_object (item), "async", FALSE, NULL);
-}
-
-static void
 gst_webrtc_tunnel_init (GstWebRTCTunnel * self)
 {
   static gint count = 0;
-  GstIterator *it;
   gchar *name;
 
   self->timeout = DEFAULT_TIMEOUT;
@@ -868,11 +861,6 @@ gst_webrtc_tunnel_init (GstWebRTCTunnel * self)
   g_object_set (self->tunnel, "webrtcbin", name, "label", DEFAULT_LABEL,
       "end-when-done", TRUE, NULL);
   g_free (name);
-  /* The frametunnel's datachannelsink gets nothing while this side has
-   * nothing to send: it must not hold the pipeline's state change. */
-  it = gst_bin_iterate_sinks (GST_BIN (self->tunnel));
-  gst_iterator_foreach (it, no_preroll, NULL);
-  gst_iterator_free (it);
 
   self->signaller = g_object_new (WRTC_TYPE_SIGNALLER, "name", "signaller",
       NULL);

@@ -411,6 +411,9 @@ GST_START_TEST (test_end_session)
     side_init (&b, launch);
     g_free (launch);
     side_add_source (&a, 1, in_flight ? G_MAXUINT64 : 64 * 1024, 4096);
+    /* something to send, or without end-when-done the consumer's inner
+     * sink never prerolls (docs) */
+    side_add_source (&b, 2, 1024, 1024);
     fail_unless (wrtc_set_state_bounded (b.pipeline, GST_STATE_PLAYING,
             WAIT_S));
     fail_unless (wrtc_set_state_bounded (a.pipeline, GST_STATE_PLAYING,
