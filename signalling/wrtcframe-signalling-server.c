@@ -76,12 +76,14 @@ main (int argc, char **argv)
           "Seconds between keep-alive pings; a peer silent for twice that "
           "plus 5 s is disconnected (default: 30)", "SECONDS"},
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
-        "Also log every dropped message and libsoup's details", NULL},
+        "Also log debug details (stale messages dropped, non-WebSocket "
+          "requests) and libsoup's", NULL},
     {NULL}
   };
   GOptionContext *ctx;
   GMainLoop *loop;
   GError *err = NULL;
+  int status = EXIT_SUCCESS;
 
   ctx = g_option_context_new (NULL);
   g_option_context_set_summary (ctx,
@@ -95,15 +97,17 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
     fprintf (stderr, "%s\nTry --help.\n", err->message);
-    return EXIT_USAGE;
-  }
-  g_option_context_free (ctx);
-  if (argc > 1 || port < 0 || port > 65535 || max_message_size <= 0 ||
+    g_error_free (err);
+    status = EXIT_USAGE;
+  } else if (argc > 1 || port < 0 || port > 65535 || max_message_size <= 0 ||
       max_queue <= 0 || ping_interval <= 0 || (key && !cert)) {
     fprintf (stderr, "%s\nTry --help.\n", argc > 1 ? "unexpected argument" :
         key && !cert ? "--key needs --cert" : "value out of range");
-    return EXIT_USAGE;
+    status = EXIT_USAGE;
   }
+  g_option_context_free (ctx);
+  if (status != EXIT_SUCCESS)
+    goto done;
 
   g_log_set_handler (G_LOG_DOMAIN, G_LOG_LEVEL_MASK & ~G_LOG_LEVEL_ERROR,
       log_handler, NULL);
@@ -125,7 +129,8 @@ main (int argc, char **argv)
   if (server == NULL) {
     fprintf (stderr, "cannot start: %s\n", err->message);
     g_error_free (err);
-    return EXIT_FAILURE;
+    status = EXIT_FAILURE;
+    goto done;
   }
   uri = wrtc_signalling_server_dup_uri (server);
   /* tests and scripts read the port from this line */
@@ -142,8 +147,10 @@ main (int argc, char **argv)
 
   g_info ("stopping");
   wrtc_signalling_server_free (server);
+
+done:
   g_free (host);
   g_free (cert);
   g_free (key);
-  return EXIT_SUCCESS;
+  return status;
 }
