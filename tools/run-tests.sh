@@ -68,8 +68,9 @@ elif [ "$mode" = "--sanitize" ]; then
   # gst-inspect-1.0 is not instrumented either; the docs test needs it.
   # Neither is python3: it cannot load instrumented plugins (the ASan
   # runtime must come first), so the PyGObject test runs in the normal
-  # build only.
-  suites=(--no-suite docs --no-suite python)
+  # build only. The "launch" suite runs gst-launch-1.0 processes with the
+  # plugin: the same problem.
+  suites=(--no-suite docs --no-suite python --no-suite launch)
   # ASan makes GStreamer and webrtcbin several times slower: give every
   # bounded wait (Check's, meson's and the tests' own) three times longer.
   wrapper=(--timeout-multiplier 3)

@@ -36,6 +36,18 @@
  *   peer's ConnectionOpened for one of ours emits
  *   #GstFrameTunnel::connection-acknowledged.
  *
+ * ## Ending by itself
+ *
+ * With #GstFrameTunnel:end-when-done the tunnel ends (EOS, so a pipeline
+ * ends by itself) once both sides are done: this side is done when every
+ * `sink_%u` pad has had EOS, and it then tells the peer so with a
+ * TunnelFin control message listing the connections it opened; the peer
+ * answers TunnelFinAck once each of them has ended on its side
+ * (docs/wire-format.md). When this side has both sent its TunnelFin and
+ * received the peer's, and has answered and been answered, framemux
+ * forwards EOS after its last message, the data channel drains and the
+ * element posts EOS. A side without sink pads is done at once.
+ *
  * ## Connection numbers
  *
  * Whichever side opens a connection picks its number. To avoid collisions
@@ -80,8 +92,16 @@ enum
   PROP_CREATE_CHANNEL,
   PROP_ROLE,
   PROP_PING_INTERVAL,
+  PROP_END_WHEN_DONE,
   PROP_STATS,
 };
+
+/* Ending both sides together (end-when-done), codes the reference skips:
+ * TunnelFin (u32 count, then that many u32 connection numbers: those this
+ * side opened) and TunnelFinAck (no data: all of them ended here). */
+#define CONTROL_TUNNEL_FIN 1101
+#define CONTROL_TUNNEL_FIN_ACK 1102
+#define MAX_FIN_CONNS 65536
 
 enum
 {
@@ -104,7 +124,22 @@ struct _GstFrameTunnel
   GstClockID ping_id;
   guint64 pings_sent, pongs_received, pings_answered;
   GstClockTime rtt_last, rtt_min, rtt_sum;
+
+  /* end-when-done, under the object lock */
+  gboolean end_when_done;
+  gboolean running;             /* between READY->PAUSED and PAUSED->READY */
+  guint n_sinks, n_sinks_eos;
+  GArray *opened;               /* guint32: our connections with data */
+  GHashTable *ended;            /* peer connections that ended here */
+  GArray *peer_fin;             /* guint32: the peer's TunnelFin, or NULL */
+  gboolean fin_sent, ack_sent, ack_received, finished;
+  GstPad *end_pad;              /* framemux pad that ends a tunnel without
+                                 * sink pads */
+  GMutex end_lock;              /* orders what update_ending () queues */
 };
+
+#define SINK_EOS_KEY "frametunnel-eos"
+#define SINK_OPENED_KEY "frametunnel-opened"
 
 #define gst_frame_tunnel_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstFrameTunnel, gst_frame_tunnel, GST_TYPE_BIN,
@@ -138,6 +173,10 @@ gst_frame_tunnel_role_get_type (void)
   }
   return type;
 }
+
+static void update_ending (GstFrameTunnel * self);
+static void on_peer_fin (GstFrameTunnel * self, const guint8 * p,
+    gsize size);
 
 static gboolean
 send_control (GstFrameTunnel * self, guint code, const guint8 * data,
@@ -203,6 +242,16 @@ on_control_message (GstElement * demux, guint code, GBytes * data,
     case WRTC_CONTROL_OPEN_CONNECTION:
       if (size >= 4)            /* answer with the bare number */
         send_control (self, WRTC_CONTROL_CONNECTION_OPENED, p, 4);
+      break;
+    case CONTROL_TUNNEL_FIN:
+      on_peer_fin (self, p, size);
+      break;
+    case CONTROL_TUNNEL_FIN_ACK:
+      GST_DEBUG_OBJECT (self, "the peer has all our connections");
+      GST_OBJECT_LOCK (self);
+      self->ack_received = TRUE;
+      GST_OBJECT_UNLOCK (self);
+      update_ending (self);
       break;
     case WRTC_CONTROL_CONNECTION_OPENED:
       if (size >= 4) {
@@ -274,6 +323,250 @@ stop_pinging (GstFrameTunnel * self)
   }
 }
 
+/* ---- end-when-done ---- */
+
+static void
+finish (GstFrameTunnel * self)
+{
+  GstPad *pad = NULL;
+
+  GST_INFO_OBJECT (self, "both sides are done: ending the tunnel");
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new_empty ("frametunnel-done")));
+  g_object_set (self->mux, "forward-eos", TRUE, NULL);
+  /* framemux forwards EOS once it has pads and all of them are EOS */
+  GST_OBJECT_LOCK (self->mux);
+  if (GST_ELEMENT (self->mux)->numsinkpads == 0) {
+    GST_OBJECT_UNLOCK (self->mux);
+    pad = gst_element_request_pad_simple (self->mux, "sink_%u");
+  } else {
+    GST_OBJECT_UNLOCK (self->mux);
+  }
+  if (pad) {
+    gst_pad_send_event (pad, gst_event_new_stream_start ("frametunnel-end"));
+    gst_pad_send_event (pad, gst_event_new_eos ());
+    GST_OBJECT_LOCK (self);
+    self->end_pad = pad;
+    GST_OBJECT_UNLOCK (self);
+  }
+}
+
+/* After anything the ending depends on changed; any thread. end_lock keeps
+ * TunnelFin and TunnelFinAck queued in this order, and both before the
+ * final EOS (finished is set once, under it). */
+static void
+update_ending (GstFrameTunnel * self)
+{
+  GArray *fin = NULL;
+  gboolean ack = FALSE, done = FALSE;
+  guint i;
+
+  g_mutex_lock (&self->end_lock);
+  GST_OBJECT_LOCK (self);
+  if (!self->end_when_done || !self->running || self->finished) {
+    GST_OBJECT_UNLOCK (self);
+    g_mutex_unlock (&self->end_lock);
+    return;
+  }
+  if (!self->fin_sent && self->n_sinks_eos == self->n_sinks) {
+    self->fin_sent = TRUE;
+    fin = g_array_copy (self->opened);
+  }
+  if (self->peer_fin && !self->ack_sent) {
+    ack = TRUE;
+    for (i = 0; i < self->peer_fin->len; i++)
+      if (!g_hash_table_contains (self->ended, GUINT_TO_POINTER
+              (g_array_index (self->peer_fin, guint32, i))))
+        ack = FALSE;
+    self->ack_sent = ack;
+  }
+  if (self->fin_sent && self->ack_sent && self->ack_received)
+    self->finished = done = TRUE;
+  GST_OBJECT_UNLOCK (self);
+
+  if (fin) {
+    gsize size = 4 + 4 * (gsize) fin->len;
+    guint8 *data = g_malloc (size);
+
+    GST_DEBUG_OBJECT (self, "all sink pads are EOS: TunnelFin, %u "
+        "connections", fin->len);
+    GST_WRITE_UINT32_BE (data, fin->len);
+    for (i = 0; i < fin->len; i++)
+      GST_WRITE_UINT32_BE (data + 4 + 4 * i, g_array_index (fin, guint32, i));
+    send_control (self, CONTROL_TUNNEL_FIN, data, size);
+    g_free (data);
+    g_array_unref (fin);
+  }
+  if (ack) {
+    GST_DEBUG_OBJECT (self, "every connection of the peer ended here");
+    send_control (self, CONTROL_TUNNEL_FIN_ACK, NULL, 0);
+  }
+  g_mutex_unlock (&self->end_lock);
+  /* once, and after every message above is queued */
+  if (done)
+    finish (self);
+}
+
+static void
+on_peer_fin (GstFrameTunnel * self, const guint8 * p, gsize size)
+{
+  guint32 n = size >= 4 ? GST_READ_UINT32_BE (p) : 0;
+  GArray *conns;
+  guint i;
+
+  if (size < 4 || n > MAX_FIN_CONNS || size != 4 + 4 * (gsize) n) {
+    GST_ELEMENT_WARNING (self, STREAM, DEMUX, ("Malformed TunnelFin from "
+            "the peer ignored."), ("%" G_GSIZE_FORMAT " bytes", size));
+    return;
+  }
+  conns = g_array_sized_new (FALSE, FALSE, sizeof (guint32), n);
+  for (i = 0; i < n; i++) {
+    guint32 conn = GST_READ_UINT32_BE (p + 4 + 4 * i);
+
+    g_array_append_val (conns, conn);
+  }
+  GST_DEBUG_OBJECT (self, "peer is done after %u connections", n);
+  GST_OBJECT_LOCK (self);
+  if (self->peer_fin)
+    g_array_unref (self->peer_fin);
+  self->peer_fin = conns;
+  GST_OBJECT_UNLOCK (self);
+  update_ending (self);
+}
+
+static guint
+pad_conn (GstPad * pad)
+{
+  guint conn = 0;
+
+  sscanf (GST_PAD_NAME (pad), "%*[a-z]_%u", &conn);
+  return conn;
+}
+
+/* First buffer on a sink pad: framemux opens the connection. */
+static GstPadProbeReturn
+on_sink_data (GstPad * pad, GstPadProbeInfo * info, GstFrameTunnel * self)
+{
+  guint32 conn = pad_conn (pad);
+
+  GST_OBJECT_LOCK (self);
+  if (!g_object_get_data (G_OBJECT (pad), SINK_OPENED_KEY)) {
+    g_object_set_data (G_OBJECT (pad), SINK_OPENED_KEY, GINT_TO_POINTER (1));
+    g_array_append_val (self->opened, conn);
+  }
+  GST_OBJECT_UNLOCK (self);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static GstPadProbeReturn
+on_sink_event (GstPad * pad, GstPadProbeInfo * info, GstFrameTunnel * self)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  gboolean eos = FALSE;
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS)
+    on_sink_data (pad, info, self);
+  if (GST_EVENT_TYPE (event) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  GST_OBJECT_LOCK (self);
+  if (!g_object_get_data (G_OBJECT (pad), SINK_EOS_KEY)) {
+    g_object_set_data (G_OBJECT (pad), SINK_EOS_KEY, GINT_TO_POINTER (1));
+    self->n_sinks_eos++;
+    eos = TRUE;
+  }
+  GST_OBJECT_UNLOCK (self);
+  if (eos)
+    update_ending (self);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+watch_sink_pad (GstFrameTunnel * self, GstPad * pad)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      (GstPadProbeCallback) on_sink_event, self, NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, (GstPadProbeCallback) on_sink_data,
+      self, NULL);
+}
+
+static void
+peer_conn_ended (GstFrameTunnel * self, GstPad * pad)
+{
+  GST_OBJECT_LOCK (self);
+  g_hash_table_add (self->ended, GUINT_TO_POINTER (pad_conn (pad)));
+  GST_OBJECT_UNLOCK (self);
+  update_ending (self);
+}
+
+static GstPadProbeReturn
+on_src_event (GstPad * pad, GstPadProbeInfo * info, GstFrameTunnel * self)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS)
+    peer_conn_ended (self, pad);
+  return GST_PAD_PROBE_OK;
+}
+
+/* READY->PAUSED: a new run of the tunnel. */
+static void
+reset_ending (GstFrameTunnel * self)
+{
+  GList *l;
+
+  GST_OBJECT_LOCK (self);
+  self->running = TRUE;
+  self->fin_sent = self->ack_sent = self->ack_received = FALSE;
+  self->finished = FALSE;
+  g_array_set_size (self->opened, 0);
+  g_hash_table_remove_all (self->ended);
+  g_clear_pointer (&self->peer_fin, g_array_unref);
+  self->n_sinks_eos = 0;
+  for (l = GST_ELEMENT (self)->sinkpads; l; l = l->next) {
+    GstPad *pad = l->data;
+
+    g_object_set_data (G_OBJECT (pad), SINK_EOS_KEY, NULL);
+    if (g_object_get_data (G_OBJECT (pad), SINK_OPENED_KEY)) {
+      g_object_set_data (G_OBJECT (pad), SINK_OPENED_KEY, NULL);
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+          GST_PAD_PROBE_TYPE_BUFFER_LIST, (GstPadProbeCallback) on_sink_data,
+          self, NULL);
+    }
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+stop_ending (GstFrameTunnel * self)
+{
+  GstPad *pad;
+
+  GST_OBJECT_LOCK (self);
+  self->running = FALSE;
+  pad = self->end_pad;
+  self->end_pad = NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (pad) {
+    gst_element_release_request_pad (self->mux, pad);
+    gst_object_unref (pad);
+  }
+  g_object_set (self->mux, "forward-eos", FALSE, NULL);
+}
+
+void
+gst_frame_tunnel_get_ending (GstFrameTunnel * self,
+    GstFrameTunnelEnding * ending)
+{
+  GST_OBJECT_LOCK (self);
+  ending->sink_pads = self->n_sinks;
+  ending->sink_pads_eos = self->n_sinks_eos;
+  ending->fin_sent = self->fin_sent;
+  ending->fin_received = self->peer_fin != NULL;
+  ending->fin_ack_sent = self->ack_sent;
+  ending->fin_ack_received = self->ack_received;
+  GST_OBJECT_UNLOCK (self);
+}
+
 static gboolean
 is_client (GstFrameTunnel * self)
 {
@@ -324,6 +617,10 @@ gst_frame_tunnel_request_new_pad (GstElement * element, GstPadTemplate * templ,
   ghost = gst_ghost_pad_new_from_template (pad_name, target, templ);
   gst_object_unref (target);
   g_free (pad_name);
+  watch_sink_pad (self, ghost);
+  GST_OBJECT_LOCK (self);
+  self->n_sinks++;
+  GST_OBJECT_UNLOCK (self);
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (element, ghost);
   return ghost;
@@ -335,12 +632,18 @@ gst_frame_tunnel_release_pad (GstElement * element, GstPad * pad)
   GstFrameTunnel *self = GST_FRAME_TUNNEL (element);
   GstPad *target = gst_ghost_pad_get_target (GST_GHOST_PAD (pad));
 
+  GST_OBJECT_LOCK (self);
+  self->n_sinks--;
+  if (g_object_get_data (G_OBJECT (pad), SINK_EOS_KEY))
+    self->n_sinks_eos--;
+  GST_OBJECT_UNLOCK (self);
   gst_element_remove_pad (element, pad);
   if (target) {
     /* framemux sends CloseConnection once the pad's data is out. */
     gst_element_release_request_pad (self->mux, target);
     gst_object_unref (target);
   }
+  update_ending (self);
 }
 
 static void
@@ -352,6 +655,8 @@ on_demux_pad_added (GstElement * demux, GstPad * pad, GstFrameTunnel * self)
   GstPad *ghost;
 
   ghost = gst_ghost_pad_new_from_template (GST_PAD_NAME (pad), pad, templ);
+  gst_pad_add_probe (ghost, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      (GstPadProbeCallback) on_src_event, self, NULL);
   gst_pad_set_active (ghost, TRUE);
   gst_element_add_pad (GST_ELEMENT (self), ghost);
 }
@@ -362,6 +667,7 @@ on_demux_pad_removed (GstElement * demux, GstPad * pad, GstFrameTunnel * self)
   GstPad *ghost = gst_element_get_static_pad (GST_ELEMENT (self),
       GST_PAD_NAME (pad));
 
+  peer_conn_ended (self, pad);
   if (ghost) {
     gst_pad_set_active (ghost, FALSE);
     gst_element_remove_pad (GST_ELEMENT (self), ghost);
@@ -375,10 +681,22 @@ gst_frame_tunnel_change_state (GstElement * element, GstStateChange transition)
   GstFrameTunnel *self = GST_FRAME_TUNNEL (element);
   GstStateChangeReturn ret;
 
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     stop_pinging (self);
+    /* framedemux removes its pads now: that is no ending */
+    GST_OBJECT_LOCK (self);
+    self->running = FALSE;
+    GST_OBJECT_UNLOCK (self);
+  }
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    reset_ending (self);
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY ||
+      (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
+          ret == GST_STATE_CHANGE_FAILURE))
+    stop_ending (self);
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED
       && ret != GST_STATE_CHANGE_FAILURE) {
@@ -387,6 +705,8 @@ gst_frame_tunnel_change_state (GstElement * element, GstStateChange transition)
     self->rtt_last = self->rtt_min = self->rtt_sum = 0;
     GST_OBJECT_UNLOCK (self);
     start_pinging (self);
+    /* a side without sink pads is done at once */
+    update_ending (self);
   }
   return ret;
 }
@@ -417,7 +737,14 @@ gst_frame_tunnel_get_stats (GstFrameTunnel * self)
       "rtt-last", G_TYPE_UINT64, self->rtt_last,
       "rtt-min", G_TYPE_UINT64, self->rtt_min,
       "rtt-mean", G_TYPE_UINT64, self->pongs_received ?
-      self->rtt_sum / self->pongs_received : (guint64) 0, NULL);
+      self->rtt_sum / self->pongs_received : (guint64) 0,
+      "fin-sent", G_TYPE_BOOLEAN, self->fin_sent,
+      "fin-received", G_TYPE_BOOLEAN, self->peer_fin != NULL,
+      "fin-ack-sent", G_TYPE_BOOLEAN, self->ack_sent,
+      "fin-ack-received", G_TYPE_BOOLEAN, self->ack_received,
+      "finished", G_TYPE_BOOLEAN, self->finished,
+      "sink-pads", G_TYPE_UINT, self->n_sinks,
+      "sink-pads-eos", G_TYPE_UINT, self->n_sinks_eos, NULL);
   GST_OBJECT_UNLOCK (self);
   gst_structure_set (s, "framemux", GST_TYPE_STRUCTURE, mux,
       "framedemux", GST_TYPE_STRUCTURE, demux,
@@ -458,6 +785,11 @@ gst_frame_tunnel_set_property (GObject * object, guint prop_id,
       self->ping_interval = g_value_get_uint (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_END_WHEN_DONE:
+      GST_OBJECT_LOCK (self);
+      self->end_when_done = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -487,6 +819,11 @@ gst_frame_tunnel_get_property (GObject * object, guint prop_id,
       g_value_set_uint (value, self->ping_interval);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_END_WHEN_DONE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_boolean (value, self->end_when_done);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_STATS:
       g_value_take_boxed (value, gst_frame_tunnel_get_stats (self));
       break;
@@ -494,6 +831,19 @@ gst_frame_tunnel_get_property (GObject * object, guint prop_id,
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+}
+
+static void
+gst_frame_tunnel_finalize (GObject * object)
+{
+  GstFrameTunnel *self = GST_FRAME_TUNNEL (object);
+
+  g_array_unref (self->opened);
+  g_hash_table_unref (self->ended);
+  if (self->peer_fin)
+    g_array_unref (self->peer_fin);
+  g_mutex_clear (&self->end_lock);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
 static void
@@ -506,6 +856,7 @@ gst_frame_tunnel_class_init (GstFrameTunnelClass * klass)
 
   gobject_class->set_property = gst_frame_tunnel_set_property;
   gobject_class->get_property = gst_frame_tunnel_get_property;
+  gobject_class->finalize = gst_frame_tunnel_finalize;
 
   g_object_class_install_property (gobject_class, PROP_CHANNEL,
       g_param_spec_object ("channel", "Channel", "The data channel to use "
@@ -531,10 +882,16 @@ gst_frame_tunnel_class_init (GstFrameTunnelClass * klass)
       g_param_spec_uint ("ping-interval", "Ping interval", "Send a Ping "
           "every this many milliseconds and measure the round trip from the "
           "Pong (0: never)", 0, G_MAXUINT, 0, flags));
+  g_object_class_install_property (gobject_class, PROP_END_WHEN_DONE,
+      g_param_spec_boolean ("end-when-done", "End when done", "Post EOS "
+          "once every sink pad of both sides had EOS and the peer has all "
+          "the data (TunnelFin / TunnelFinAck; a peer must do the same): "
+          "a pipeline of finite inputs then ends by itself", FALSE, flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics", "Pings sent, pongs "
-          "received, pings answered, round-trip time (last, min, mean, ns) "
-          "and the statistics of the four elements inside",
+          "received, pings answered, round-trip time (last, min, mean, ns), "
+          "the end-when-done state and the statistics of the four elements "
+          "inside",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   /**
@@ -583,6 +940,10 @@ make_child (GstFrameTunnel * self, const gchar * factory)
 static void
 gst_frame_tunnel_init (GstFrameTunnel * self)
 {
+  self->opened = g_array_new (FALSE, FALSE, sizeof (guint32));
+  self->ended = g_hash_table_new (NULL, NULL);
+  g_mutex_init (&self->end_lock);
+
   self->mux = make_child (self, "framemux");
   self->sink = make_child (self, "datachannelsink");
   self->src = make_child (self, "datachannelsrc");

@@ -24,6 +24,17 @@ typedef enum
   GST_FRAME_TUNNEL_ROLE_SERVER,
 } GstFrameTunnelRole;
 
+/* For webrtctunnel (same plugin): where end-when-done stands, under the
+ * object lock only (callable from any thread, webrtcbin's included). */
+typedef struct
+{
+  guint sink_pads, sink_pads_eos;
+  gboolean fin_sent, fin_received, fin_ack_sent, fin_ack_received;
+} GstFrameTunnelEnding;
+
+void gst_frame_tunnel_get_ending (GstFrameTunnel * tunnel,
+    GstFrameTunnelEnding * ending);
+
 GST_ELEMENT_REGISTER_DECLARE (frametunnel);
 
 G_END_DECLS

@@ -10,6 +10,9 @@
 #include "gstdatachannelsink.h"
 #include "gstdatachannelsrc.h"
 #include "gstframetunnel.h"
+#ifdef HAVE_WEBRTCTUNNEL
+#include "gstwebrtctunnel.h"
+#endif
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -19,6 +22,9 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (datachannelsink, plugin);
   ret |= GST_ELEMENT_REGISTER (datachannelsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (frametunnel, plugin);
+#ifdef HAVE_WEBRTCTUNNEL
+  ret |= GST_ELEMENT_REGISTER (webrtctunnel, plugin);
+#endif
 
   return ret;
 }
