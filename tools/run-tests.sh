@@ -59,9 +59,6 @@ elif [ "$mode" = "--sanitize" ]; then
   export ASAN_OPTIONS="detect_leaks=1:exitcode=23:fast_unwind_on_malloc=0"
   export LSAN_OPTIONS="suppressions=$supp:print_suppressions=0"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-  # GLib 2.74's slice allocator keeps freed buffers in magazines, which
-  # hides leaked GstBuffers from LeakSanitizer
-  export G_SLICE=always-malloc
   # The plugin scanner helper is not instrumented and cannot load an
   # instrumented plugin: scan in-process instead.
   export GST_REGISTRY_FORK=no
