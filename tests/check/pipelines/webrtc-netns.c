@@ -188,6 +188,25 @@ on_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* What tbf on @dev in @ns sent and dropped (tc -s): the bytes counted
+ * there are whole Ethernet frames (IP, UDP, DTLS and SCTP headers too). */
+static void
+tbf_counters (const gchar * ns, const gchar * dev, guint64 * bytes,
+    guint64 * packets, guint64 * dropped)
+{
+  gchar *cmd = g_strdup_printf ("ip netns exec %s tc -s qdisc show dev %s",
+      ns, dev);
+  gchar *out = NULL, *sent;
+
+  fail_unless (g_spawn_command_line_sync (cmd, &out, NULL, NULL, NULL));
+  sent = out ? strstr (out, "Sent ") : NULL;
+  fail_unless (sent != NULL && sscanf (sent, "Sent %" G_GUINT64_FORMAT
+          " bytes %" G_GUINT64_FORMAT " pkt (dropped %" G_GUINT64_FORMAT,
+          bytes, packets, dropped) == 3, "%s: %s", cmd, out);
+  g_free (out);
+  g_free (cmd);
+}
+
 /* VmHWM of the sender while it runs (it only grows: the last sample is
  * the peak up to then) */
 static gboolean
@@ -293,6 +312,7 @@ GST_START_TEST (test_tbf_link)
   GSubprocess *server, *pa, *pb;
   GFileMonitor *monitor;
   guint port, timeout_id, sample_id, limit_s;
+  guint64 wire_bytes, wire_packets, dropped;
   gint64 start;
   gdouble secs, mbit, ratio;
   Run r = { 0, };
@@ -372,6 +392,7 @@ GST_START_TEST (test_tbf_link)
   check_same (in1, out1);
   check_same (in2, out2);
 
+  tbf_counters (ns_a, veth_a, &wire_bytes, &wire_packets, &dropped);
   fail_unless (r.first_byte > 0 && r.complete > r.first_byte);
   secs = (r.complete - r.first_byte) / 1e6;
   mbit = size_a * 8 / 1e6 / secs;
@@ -383,6 +404,13 @@ GST_START_TEST (test_tbf_link)
       "%.1f MiB for a %.0f MiB file\n", RATE_MBIT, size_a / 1048576.0, secs,
       (r.first_byte - start) / 1e3, mbit, mbit / 8, 100 * ratio, r.hwm_kib / 1024.0,
       size_a / 1048576.0);
+  g_print ("tbf on the producer's veth: %" G_GUINT64_FORMAT " bytes in %"
+      G_GUINT64_FORMAT " packets (%.0f bytes each), %" G_GUINT64_FORMAT
+      " dropped; payload / wire bytes %.3f; wire %.2f Mbit/s over the "
+      "same time (the counters also hold signalling and handshakes)\n", wire_bytes, wire_packets,
+      (gdouble) wire_bytes / wire_packets, dropped,
+      (gdouble) size_a / wire_bytes, wire_bytes * 8 / 1e6 /
+      secs);
   fail_unless (ratio >= 0.9, "payload %.2f Mbit/s is below 90 %% of the "
       "link's %u Mbit/s", mbit, RATE_MBIT);
   fail_unless (r.hwm_kib * 1024 < size_a / 2, "the sender's peak RSS %"

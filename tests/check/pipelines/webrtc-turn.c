@@ -357,8 +357,10 @@ static const gchar *
 selected_candidate (const GstStructure * stats, const gchar * end,
     gchar ** address)
 {
-  const GstStructure *pair = NULL, *cand;
+  const GstStructure *pair = NULL;
+  GstStructure *cand;
   const gchar *id;
+  guint port;
 
   gst_structure_foreach (stats, find_candidate_pair, &pair);
   fail_unless (pair != NULL, "no candidate pair in %" GST_PTR_FORMAT, stats);
@@ -366,11 +368,14 @@ selected_candidate (const GstStructure * stats, const gchar * end,
   fail_unless (id != NULL, "no %s in %" GST_PTR_FORMAT, end, pair);
   fail_unless (gst_structure_get (stats, id, GST_TYPE_STRUCTURE, &cand, NULL),
       "no %s in %" GST_PTR_FORMAT, id, stats);
+  fail_unless (gst_structure_get_uint (cand, "port", &port) &&
+      gst_structure_get_string (cand, "address") &&
+      gst_structure_get_string (cand, "candidate-type"),
+      "%" GST_PTR_FORMAT, cand);
   *address = g_strdup_printf ("%s:%u", gst_structure_get_string (cand,
-          "address"), g_value_get_uint (gst_structure_get_value (cand,
-              "port")));
+          "address"), port);
   id = g_intern_string (gst_structure_get_string (cand, "candidate-type"));
-  gst_structure_free ((GstStructure *) cand);
+  gst_structure_free (cand);
   return id;
 }
 
