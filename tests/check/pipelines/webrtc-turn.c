@@ -7,8 +7,9 @@
  * static long-term credential, and two endpoints in this process, both with
  * turn-server=turn://u:p@127.0.0.1:PORT and ice-transport-policy=relay,
  * signalled through the embedded server. Byte-exact both ways at once, and
- * the relay proven used twice: the candidate pair libnice selected on
- * each side is relay to relay, and coturn's log shows the allocations. Prints the throughput through the relay.
+ * the relay proven used twice: the local candidate libnice selected on
+ * each side is a relayed one (so the pair is relay to relay), and coturn's
+ * log shows the allocations. Prints the throughput through the relay.
  *
  * Exits 77 (skipped) when turnserver is not installed. coturn gets
  * PR_SET_PDEATHSIG: it dies with the test process even if a check fails.
@@ -273,7 +274,8 @@ side_watch_ice (Side * side)
   fail_unless (ice != NULL);
   /* GstWebRTCNice, webrtcbin's only ICE implementation in 1.22 */
   fail_unless (g_object_class_find_property (G_OBJECT_GET_CLASS (ice),
-          "agent") != NULL, "%s has no libnice agent", G_OBJECT_TYPE_NAME (ice));
+          "agent") != NULL, "%s has no libnice agent",
+      G_OBJECT_TYPE_NAME (ice));
   g_object_get (ice, "agent", &agent, NULL);
   fail_unless (agent != NULL);
   g_signal_connect (agent, "new-selected-pair", G_CALLBACK (on_selected_pair),
