@@ -142,6 +142,10 @@ measure_one (BenchPath kind, guint size, guint n, const guint8 * data)
    * done before counting starts */
   ok = push_buffers (src, data, size, WARMUP_BUFFERS) &&
       wait_arrivals (&a, WARMUP_BUFFERS);
+  /* the sink has the last warm-up buffer before its pusher is done: let
+   * every thread settle, or whether the first counted buffer finds
+   * framemux's task still pushing (and queues) would depend on timing */
+  g_usleep (200 * 1000);
   if (ok) {
     CALLGRIND_ZERO_STATS;
     ok = push_buffers (src, data, size, n) &&

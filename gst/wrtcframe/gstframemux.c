@@ -1012,6 +1012,46 @@ push_message (GstFrameMux * mux)
   }
 }
 
+/* Downstream signalled backpressure a moment ago: frames queue, so the
+ * task packs them into full messages. Lock held. */
+static inline gboolean
+coalescing (GstFrameMux * mux)
+{
+  if (G_LIKELY (mux->coalesce_until == 0))
+    return FALSE;
+  if (g_get_monotonic_time () < mux->coalesce_until)
+    return TRUE;
+  GST_DEBUG_OBJECT (mux, "no backpressure for a while: fast path again");
+  mux->coalesce_until = 0;
+  return FALSE;
+}
+
+/* Only control frames wait (a pad's OpenConnection, the offer), perhaps
+ * with the rest of a split one, and nobody pushes? Lock held. */
+static inline gboolean
+control_backlog (GstFrameMux * mux)
+{
+  return !mux->pushing && HAS_DATA (mux) && mux->pending_data == 0 &&
+      !coalescing (mux);
+}
+
+/* Sends a control backlog from a chain, which is the pusher meanwhile: a
+ * message or two. Left to the task, the chain's frame would queue behind it
+ * and the task would stay the pusher, packing the next frames split across
+ * messages (which framedemux must join), for as long as upstream outpaces
+ * it. Stops once data frames queue. Lock held. */
+static void
+push_control_backlog (GstFrameMux * mux)
+{
+  mux->pushing = TRUE;
+  while (HAS_DATA (mux) && mux->pending_data == 0 &&
+      mux->last_flow == GST_FLOW_OK && !mux->stopping)
+    push_message (mux);
+  mux->pushing = FALSE;
+  if (HAS_DATA (mux))
+    wake_task (mux);
+}
+
 static void
 gst_frame_mux_loop (GstFrameMux * mux)
 {
@@ -1063,20 +1103,6 @@ stop:
   GST_DEBUG_OBJECT (mux, "pausing task");
   g_mutex_unlock (&mux->lock);
   gst_pad_pause_task (mux->srcpad);
-}
-
-/* Downstream signalled backpressure a moment ago: frames queue, so the
- * task packs them into full messages. Lock held. */
-static inline gboolean
-coalescing (GstFrameMux * mux)
-{
-  if (G_LIKELY (mux->coalesce_until == 0))
-    return FALSE;
-  if (g_get_monotonic_time () < mux->coalesce_until)
-    return TRUE;
-  GST_DEBUG_OBJECT (mux, "no backpressure for a while: fast path again");
-  mux->coalesce_until = 0;
-  return FALSE;
 }
 
 /* Fast path: the chain is the pusher and sends its own frame, split into
@@ -1196,20 +1222,8 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       mpad->waiting = FALSE;
       continue;
     }
-    if (G_UNLIKELY (!mux->pushing && HAS_DATA (mux) && mux->pending_data == 0
-            && !coalescing (mux))) {
-      /* Only control frames wait (this pad's OpenConnection, the offer),
-       * perhaps with the rest of a split one: a message or two, sent here.
-       * Left to the task, this frame would queue behind them and be packed
-       * with the next ones, split across messages, and so would every frame
-       * after it for as long as this chain outpaces the task. */
-      mux->pushing = TRUE;
-      while (HAS_DATA (mux) && mux->pending_data == 0 &&
-          mux->last_flow == GST_FLOW_OK && !mux->stopping)
-        push_message (mux);
-      mux->pushing = FALSE;
-      if (HAS_DATA (mux))
-        wake_task (mux);
+    if (G_UNLIKELY (control_backlog (mux))) {
+      push_control_backlog (mux);
       continue;
     }
     if (!mux->pushing && !HAS_DATA (mux) && !coalescing (mux)) {
