@@ -5,7 +5,7 @@
 
 /* The frame codec (see wire-format.md) and its runtime dispatch.
  *
- * Why intrinsics and not ORC: the two kernels that pay are (1) the header
+ * Why intrinsics and not ORC: the two kernels are (1) the header
  * decode, a fixed byte permutation of 16 bytes into WrtcFrameHeader, and
  * (2) the terminator scan, which must stop at the first ';'. ORC programs
  * run a fixed number of iterations over arrays with no data-dependent early
@@ -14,11 +14,12 @@
  * Intrinsics in per-ISA files, each compiled with its own -m flags and
  * picked once at runtime, give both, and keep the baseline build portable.
  *
- * Measured (wrtcframe-bench, x86-64): the scan is where SIMD pays (about
- * 20x scalar). The shuffle header decoder only ties with bswap loads, and
- * loses inside the parse loop, so wrtc_frame_parse () uses the scalar
- * decode (frame-codec-impl.h says why) and the SIMD decoder serves
- * wrtc_frame_read_header ().
+ * Measured (wrtcframe-bench, x86-64; README, "Where SIMD is used"): the
+ * SIMD scans are 4-18x the byte loop but no faster than glibc's memchr; the
+ * shuffle header decoder is 0.76-0.98x bswap loads and loses inside the
+ * parse loop, so wrtc_frame_parse () uses the scalar decode
+ * (frame-codec-impl.h says why). The SIMD kernels serve only
+ * wrtc_frame_read_header () (headers spanning inputs) and the resync scan.
  *
  * The header encode stays scalar on purpose: the compiler already turns
  * write_u32_be () into bswap + store (movbe where available); a SIMD version
