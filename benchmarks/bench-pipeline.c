@@ -21,19 +21,11 @@
 
 #include "bench.h"
 
-typedef enum
-{
-  PATH_IDENTITY,
-  PATH_FRAME,
-  PATH_GDP,
-  N_PATHS
-} PathKind;
-
-static const gchar *path_names[N_PATHS] = {
+const gchar *const bench_path_names[BENCH_N_PATHS] = {
   "identity", "framemux!framedemux", "gdppay!gdpdepay"
 };
 
-static const gchar *path_launch[N_PATHS] = {
+const gchar *const bench_path_launch[BENCH_N_PATHS] = {
   "identity name=in ! fakesink name=out sync=false async=false",
   "framemux name=in ! framedemux name=d d.src_1 ! "
       "fakesink name=out sync=false async=false",
@@ -59,11 +51,11 @@ cpu_time_ns (void)
 /* Pushes @n buffers of @size bytes from this thread into the path and waits
  * for EOS at the sink. Returns FALSE (after printing why) on failure. */
 static gboolean
-run_once (PathKind kind, guint size, guint n, const guint8 * data,
+run_once (BenchPath kind, guint size, guint n, const guint8 * data,
     Sample * sample)
 {
   GError *err = NULL;
-  GstElement *pipeline = gst_parse_launch (path_launch[kind], &err);
+  GstElement *pipeline = gst_parse_launch (bench_path_launch[kind], &err);
   GstElement *in;
   GstPad *src, *sink;
   GstSegment segment;
@@ -75,12 +67,13 @@ run_once (PathKind kind, guint size, guint n, const guint8 * data,
   gboolean ok = TRUE;
 
   if (pipeline == NULL) {
-    g_printerr ("cannot build '%s': %s\n", path_launch[kind], err->message);
+    g_printerr ("cannot build '%s': %s\n", bench_path_launch[kind],
+        err->message);
     g_clear_error (&err);
     return FALSE;
   }
   in = gst_bin_get_by_name (GST_BIN (pipeline), "in");
-  sink = kind == PATH_FRAME ? gst_element_request_pad_simple (in, "sink_1")
+  sink = kind == BENCH_FRAME ? gst_element_request_pad_simple (in, "sink_1")
       : gst_element_get_static_pad (in, "sink");
   src = gst_pad_new ("benchsrc", GST_PAD_SRC);
   gst_pad_link (src, sink);
@@ -103,7 +96,7 @@ run_once (PathKind kind, guint size, guint n, const guint8 * data,
     GstFlowReturn ret = gst_pad_push (src, buf);
 
     if (ret != GST_FLOW_OK) {
-      g_printerr ("%s: push returned %s\n", path_names[kind],
+      g_printerr ("%s: push returned %s\n", bench_path_names[kind],
           gst_flow_get_name (ret));
       ok = FALSE;
       break;
@@ -117,7 +110,7 @@ run_once (PathKind kind, guint size, guint n, const guint8 * data,
   t1 = g_get_monotonic_time ();
   c1 = cpu_time_ns ();
   if (msg == NULL || GST_MESSAGE_TYPE (msg) != GST_MESSAGE_EOS) {
-    g_printerr ("%s: no EOS within 60 s\n", path_names[kind]);
+    g_printerr ("%s: no EOS within 60 s\n", bench_path_names[kind]);
     ok = FALSE;
   }
   if (msg)
@@ -128,7 +121,7 @@ run_once (PathKind kind, guint size, guint n, const guint8 * data,
   sample->cpu_ns = (c1 - c0) / n;
 
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  if (kind == PATH_FRAME)
+  if (kind == BENCH_FRAME)
     gst_element_release_request_pad (in, sink);
   gst_object_unref (sink);
   gst_object_unref (src);
@@ -152,8 +145,8 @@ median (gdouble * v, guint n)
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static gboolean
-plugin_available (void)
+gboolean
+bench_plugins_available (void)
 {
   GstElementFactory *f = gst_element_factory_find ("framemux");
 
@@ -186,7 +179,7 @@ bench_pipeline_run (int argc, char **argv)
   guint8 *data;
 
   gst_init (NULL, NULL);
-  if (!plugin_available ())
+  if (!bench_plugins_available ())
     return 1;
   if (argc > 1 && g_strcmp0 (argv[1], "--quick") == 0) {
     reps = 3;
@@ -205,11 +198,11 @@ bench_pipeline_run (int argc, char **argv)
   for (s = 0; s < G_N_ELEMENTS (sizes); s++) {
     guint size = sizes[s];
     guint n = CLAMP (bytes_per_run / size, 2000, 400000);
-    gdouble wall[N_PATHS][16], cpu[N_PATHS][16];
-    gdouble mw[N_PATHS], mc[N_PATHS];
+    gdouble wall[BENCH_N_PATHS][16], cpu[BENCH_N_PATHS][16];
+    gdouble mw[BENCH_N_PATHS], mc[BENCH_N_PATHS];
 
     for (r = 0; r < reps; r++) {
-      for (k = 0; k < N_PATHS; k++) {
+      for (k = 0; k < BENCH_N_PATHS; k++) {
         Sample sample;
 
         if (!run_once (k, size, n, data, &sample)) {
@@ -220,23 +213,23 @@ bench_pipeline_run (int argc, char **argv)
         cpu[k][r] = sample.cpu_ns;
       }
     }
-    for (k = 0; k < N_PATHS; k++) {
+    for (k = 0; k < BENCH_N_PATHS; k++) {
       mw[k] = median (wall[k], reps);
       mc[k] = median (cpu[k], reps);
       g_print ("%-8u %-20s %12.0f %10.1f %13.0f %13.0f\n", size,
-          path_names[k], 1e9 / mw[k], size * 1e3 / mw[k], mw[k], mc[k]);
+          bench_path_names[k], 1e9 / mw[k], size * 1e3 / mw[k], mw[k], mc[k]);
     }
     g_print ("%-8s framemux!framedemux vs gdppay!gdpdepay: %.2fx the "
-        "throughput\n", "", mw[PATH_GDP] / mw[PATH_FRAME]);
+        "throughput\n", "", mw[BENCH_GDP] / mw[BENCH_FRAME]);
     g_print ("%-8s added per buffer over identity: framemux!framedemux "
         "%.0f ns wall / %.0f ns cpu, gdppay!gdpdepay %.0f ns wall / %.0f ns "
         "cpu -> ratio %.2f wall, %.2f cpu%s\n", "",
-        mw[PATH_FRAME] - mw[PATH_IDENTITY], mc[PATH_FRAME] - mc[PATH_IDENTITY],
-        mw[PATH_GDP] - mw[PATH_IDENTITY], mc[PATH_GDP] - mc[PATH_IDENTITY],
-        (mw[PATH_FRAME] - mw[PATH_IDENTITY]) / (mw[PATH_GDP] -
-            mw[PATH_IDENTITY]),
-        (mc[PATH_FRAME] - mc[PATH_IDENTITY]) / (mc[PATH_GDP] -
-            mc[PATH_IDENTITY]), size == 64 ? " (target <= 0.33)" : "");
+        mw[BENCH_FRAME] - mw[BENCH_IDENTITY], mc[BENCH_FRAME] - mc[BENCH_IDENTITY],
+        mw[BENCH_GDP] - mw[BENCH_IDENTITY], mc[BENCH_GDP] - mc[BENCH_IDENTITY],
+        (mw[BENCH_FRAME] - mw[BENCH_IDENTITY]) / (mw[BENCH_GDP] -
+            mw[BENCH_IDENTITY]),
+        (mc[BENCH_FRAME] - mc[BENCH_IDENTITY]) / (mc[BENCH_GDP] -
+            mc[BENCH_IDENTITY]), size == 64 ? " (target <= 0.33)" : "");
   }
   g_free (data);
   return 0;

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.0-or-later
  */
 
-/* wrtcframe-bench [codec|pipeline|scale|e2e] [options]: runs one
+/* wrtcframe-bench [codec|pipeline|instructions|scale|e2e] [options]: runs one
  * benchmark, or codec and pipeline when no subcommand is given (e2e takes
  * minutes). Not a test: it only measures and prints. */
 
@@ -15,14 +15,17 @@
 static void
 usage (const char *prog)
 {
-  fprintf (stderr, "usage: %s [codec|pipeline|scale|e2e] [options]\n"
-      "  codec     frame codec ns/frame per implementation\n"
-      "  pipeline  framemux ! framedemux vs gdppay ! gdpdepay [--quick]\n"
-      "  scale     memory per connection, frames/s with 1..10000 "
+  fprintf (stderr, "usage: %s [codec|pipeline|instructions|scale|e2e] "
+      "[options]\n"
+      "  codec         frame codec ns/frame per implementation\n"
+      "  pipeline      framemux ! framedemux vs gdppay ! gdpdepay [--quick]\n"
+      "  instructions  the same, instructions per buffer under callgrind\n"
+      "                [--check] [--buffers N]\n"
+      "  scale         memory per connection, frames/s with 1..10000 "
       "connections [--quick]\n"
-      "  e2e       framemux/framedemux over webrtcbin vs the raw data "
+      "  e2e           framemux/framedemux over webrtcbin vs the raw data "
       "channel [--quick]\n"
-      "  (none)    codec and pipeline\n", prog);
+      "  (none)        codec and pipeline\n", prog);
 }
 
 int
@@ -43,6 +46,15 @@ main (int argc, char **argv)
     return bench_codec_run (argc - 1, argv + 1);
   if (strcmp (argv[1], "pipeline") == 0)
     return bench_pipeline_run (argc - 1, argv + 1);
+  if (strcmp (argv[1], "instructions") == 0) {
+#ifdef HAVE_CALLGRIND_H
+    return bench_instructions_run (argc - 1, argv + 1);
+#else
+    fprintf (stderr, "instructions: built without valgrind/callgrind.h "
+        "(package valgrind)\n");
+    return 77;
+#endif
+  }
   if (strcmp (argv[1], "scale") == 0)
     return bench_scale_run (argc - 1, argv + 1);
   if (strcmp (argv[1], "e2e") == 0) {

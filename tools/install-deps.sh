@@ -18,6 +18,9 @@ packages=(
   libsoup-3.0-dev libjson-glib-dev openssl
   # TURN relay and network namespaces with a rate-limited link (tests)
   coturn iproute2
+  # callgrind: the instruction-count gate (meson suite "perf"), and
+  # tools/run-tests.sh --valgrind
+  valgrind
 )
 
 # Skip apt entirely when everything is already there (fast re-runs).

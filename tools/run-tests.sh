@@ -67,7 +67,9 @@ elif [ "$mode" = "--sanitize" ]; then
   # runtime must come first), so the PyGObject test runs in the normal
   # build only. The "launch" suite runs gst-launch-1.0 processes with the
   # plugin: the same problem.
-  suites=(--no-suite docs --no-suite python --no-suite launch)
+  # The "perf" suite counts instructions under callgrind: in the normal
+  # build only (ASan's own instructions would be counted too).
+  suites=(--no-suite docs --no-suite python --no-suite launch --no-suite perf)
   # ASan makes GStreamer and webrtcbin several times slower: give every
   # bounded wait (Check's, meson's and the tests' own) three times longer.
   wrapper=(--timeout-multiplier 3)

@@ -3,35 +3,21 @@
  * SPDX-License-Identifier: LGPL-2.0-or-later
  */
 
-/* The frame codec (see wire-format.md) and its runtime dispatch.
+/* The frame codec (see wire-format.md). Scalar throughout, by measurement
+ * (README, "Where SIMD is used"): per-ISA SIMD kernels for the header decode
+ * and the terminator scan existed and were dropped. The shuffle decoder was
+ * 0.76-0.98x byte-swapped loads on its own and slower inside the parse loop,
+ * which is latency-bound (the next frame's position depends on this frame's
+ * length); the scanners were 4-18x a byte loop but no faster than glibc's
+ * memchr, which the scan now uses.
  *
- * Why intrinsics and not ORC: the two kernels that pay are (1) the header
- * decode, a fixed byte permutation of 16 bytes into WrtcFrameHeader, and
- * (2) the terminator scan, which must stop at the first ';'. ORC programs
- * run a fixed number of iterations over arrays with no data-dependent early
- * exit, and ORC has no general byte shuffle (pshufb / tbl) nor a movemask to
- * turn a compare into a bit index, so neither kernel can be written in it.
- * Intrinsics in per-ISA files, each compiled with its own -m flags and
- * picked once at runtime, give both, and keep the baseline build portable.
- *
- * Measured (wrtcframe-bench, x86-64): the scan is where SIMD pays (about
- * 20x scalar). The shuffle header decoder only ties with bswap loads, and
- * loses inside the parse loop, so wrtc_frame_parse () uses the scalar
- * decode (frame-codec-impl.h says why) and the SIMD decoder serves
- * wrtc_frame_read_header ().
- *
- * The header encode stays scalar on purpose: the compiler already turns
- * write_u32_be () into bswap + store (movbe where available); a SIMD version
- * would first have to move three GPR values into a vector register, which
- * costs more than the two byte swaps it saves. */
+ * The header encode is scalar too: the compiler turns write_u32_be () into
+ * bswap + store (movbe where available). */
 
 #include "frame-codec.h"
-#include "frame-codec-impl.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- scalar kernels: the reference every SIMD path is tested against ---- */
 
 /* Byte-wise loads and stores: no unaligned access through a cast pointer,
  * and each byte is widened to guint32 before shifting, so nothing is ever
@@ -53,7 +39,7 @@ write_u32_be (guint8 * p, guint32 v)
 }
 
 static inline void
-scalar_read_header_inline (const guint8 * src, WrtcFrameHeader * header)
+read_header_inline (const guint8 * src, WrtcFrameHeader * header)
 {
   header->conn_no = read_u32_be (src);
   header->timestamp_ms =
@@ -61,14 +47,7 @@ scalar_read_header_inline (const guint8 * src, WrtcFrameHeader * header)
   header->length = read_u32_be (src + 12);
 }
 
-static void
-scalar_read_header (const guint8 * src, WrtcFrameHeader * header)
-{
-  scalar_read_header_inline (src, header);
-}
-
-/* The parse rule of wire-format.md. Not dispatched: see
- * frame-codec-impl.h for why the scalar decode is the fast one here. */
+/* The parse rule of wire-format.md. */
 static inline WrtcFrameStatus
 parse_inline (const guint8 * data, gsize size, guint32 max_length,
     WrtcFrameHeader * header)
@@ -77,7 +56,7 @@ parse_inline (const guint8 * data, gsize size, guint32 max_length,
 
   if (G_UNLIKELY (size < WRTC_FRAME_HEADER_SIZE))
     return WRTC_FRAME_NEED_MORE;
-  scalar_read_header_inline (data, header);
+  read_header_inline (data, header);
   length = header->length;
   if (G_UNLIKELY (length > max_length))
     return WRTC_FRAME_TOO_LONG;
@@ -89,225 +68,6 @@ parse_inline (const guint8 * data, gsize size, guint32 max_length,
           WRTC_FRAME_TERMINATOR))
     return WRTC_FRAME_BAD_TERMINATOR;
   return WRTC_FRAME_OK;
-}
-
-/* A plain byte loop on purpose (not memchr, which glibc vectorises): this is
- * the baseline the SIMD scanners are compared with, and what
- * WRTC_FRAME_IMPL=scalar is meant to exercise. */
-gsize
-wrtc_frame_scalar_find_terminator (const guint8 * data, gsize size)
-{
-  gsize i;
-
-  for (i = 0; i < size; i++)
-    if (data[i] == WRTC_FRAME_TERMINATOR)
-      return i;
-  return size;
-}
-
-const WrtcFrameKernels wrtc_frame_kernels_scalar = {
-  scalar_read_header,
-  wrtc_frame_scalar_find_terminator,
-};
-
-/* ---- runtime dispatch ----
- *
- * @kernels starts out pointing at a set of trampolines that run the one-time
- * selection (g_once, so thread-safe) and then forward, so the very first call
- * already runs the best path and later calls pay only the indirect call. */
-
-static void ensure_init (void);
-
-static const WrtcFrameKernels *kernels;
-static gint current_impl = WRTC_FRAME_IMPL_SCALAR;
-
-static inline const WrtcFrameKernels *
-get_kernels (void)
-{
-  return (const WrtcFrameKernels *) g_atomic_pointer_get (&kernels);
-}
-
-static void
-lazy_read_header (const guint8 * src, WrtcFrameHeader * header)
-{
-  ensure_init ();
-  get_kernels ()->read_header (src, header);
-}
-
-static gsize
-lazy_find_terminator (const guint8 * data, gsize size)
-{
-  ensure_init ();
-  return get_kernels ()->find_terminator (data, size);
-}
-
-static const WrtcFrameKernels kernels_lazy = {
-  lazy_read_header,
-  lazy_find_terminator,
-};
-
-static const WrtcFrameKernels *kernels = &kernels_lazy;
-
-static gboolean
-cpu_supports (WrtcFrameImpl impl)
-{
-  switch (impl) {
-    case WRTC_FRAME_IMPL_SCALAR:
-      return TRUE;
-#if defined (WRTC_FRAME_HAVE_SSE2)
-    case WRTC_FRAME_IMPL_SSE2:
-      return TRUE;              /* baseline on x86-64 */
-#endif
-#if defined (WRTC_FRAME_HAVE_SSSE3)
-    case WRTC_FRAME_IMPL_SSSE3:
-      __builtin_cpu_init ();
-      return __builtin_cpu_supports ("ssse3");
-#endif
-#if defined (WRTC_FRAME_HAVE_AVX2)
-    case WRTC_FRAME_IMPL_AVX2:
-      /* libgcc also checks that the OS saves the YMM state (XGETBV). */
-      __builtin_cpu_init ();
-      return __builtin_cpu_supports ("avx2");
-#endif
-#if defined (WRTC_FRAME_HAVE_NEON)
-    case WRTC_FRAME_IMPL_NEON:
-      return TRUE;              /* baseline on aarch64 */
-#endif
-    default:
-      return FALSE;
-  }
-}
-
-static const WrtcFrameKernels *
-kernels_for (WrtcFrameImpl impl)
-{
-  if (!cpu_supports (impl))
-    return NULL;
-
-  switch (impl) {
-    case WRTC_FRAME_IMPL_SCALAR:
-      return &wrtc_frame_kernels_scalar;
-#if defined (WRTC_FRAME_HAVE_SSE2)
-    case WRTC_FRAME_IMPL_SSE2:
-      return &wrtc_frame_kernels_sse2;
-#endif
-#if defined (WRTC_FRAME_HAVE_SSSE3)
-    case WRTC_FRAME_IMPL_SSSE3:
-      return &wrtc_frame_kernels_ssse3;
-#endif
-#if defined (WRTC_FRAME_HAVE_AVX2)
-    case WRTC_FRAME_IMPL_AVX2:
-      return &wrtc_frame_kernels_avx2;
-#endif
-#if defined (WRTC_FRAME_HAVE_NEON)
-    case WRTC_FRAME_IMPL_NEON:
-      return &wrtc_frame_kernels_neon;
-#endif
-    default:
-      return NULL;
-  }
-}
-
-static WrtcFrameImpl
-best_impl (void)
-{
-  static const WrtcFrameImpl order[] = {
-    WRTC_FRAME_IMPL_AVX2, WRTC_FRAME_IMPL_SSSE3, WRTC_FRAME_IMPL_SSE2,
-    WRTC_FRAME_IMPL_NEON,
-  };
-  guint i;
-
-  for (i = 0; i < G_N_ELEMENTS (order); i++)
-    if (kernels_for (order[i]) != NULL)
-      return order[i];
-  return WRTC_FRAME_IMPL_SCALAR;
-}
-
-static void
-install (WrtcFrameImpl impl, const WrtcFrameKernels * k)
-{
-  g_atomic_int_set (&current_impl, impl);
-  g_atomic_pointer_set (&kernels, k);
-}
-
-/* WRTC_FRAME_IMPL=scalar|sse2|ssse3|avx2|neon|auto forces a path, e.g. so
- * that CI can run the whole suite on the scalar code. */
-static void
-ensure_init (void)
-{
-  static gsize init = 0;
-
-  if (g_once_init_enter (&init)) {
-    const gchar *env = g_getenv ("WRTC_FRAME_IMPL");
-    WrtcFrameImpl impl = best_impl ();
-
-    if (env != NULL && *env != '\0' && g_ascii_strcasecmp (env, "auto") != 0) {
-      WrtcFrameImpl i, forced = WRTC_FRAME_IMPL_AUTO;
-
-      for (i = WRTC_FRAME_IMPL_SCALAR; i <= WRTC_FRAME_IMPL_NEON; i++)
-        if (g_ascii_strcasecmp (env, wrtc_frame_impl_name (i)) == 0)
-          forced = i;
-      if (forced != WRTC_FRAME_IMPL_AUTO && kernels_for (forced) != NULL)
-        impl = forced;
-      else
-        g_warning ("WRTC_FRAME_IMPL=%s is unknown or not supported by this "
-            "CPU or build; using %s (valid: auto, scalar, sse2, ssse3, "
-            "avx2, neon)", env, wrtc_frame_impl_name (impl));
-    }
-    install (impl, kernels_for (impl));
-    g_once_init_leave (&init, 1);
-  }
-}
-
-gboolean
-wrtc_frame_impl_supported (WrtcFrameImpl impl)
-{
-  if (impl == WRTC_FRAME_IMPL_AUTO)
-    return TRUE;
-  return kernels_for (impl) != NULL;
-}
-
-gboolean
-wrtc_frame_set_impl (WrtcFrameImpl impl)
-{
-  const WrtcFrameKernels *k;
-
-  /* Run the env-var selection first so it can never overwrite this later. */
-  ensure_init ();
-  if (impl == WRTC_FRAME_IMPL_AUTO)
-    impl = best_impl ();
-  k = kernels_for (impl);
-  if (k == NULL)
-    return FALSE;
-  install (impl, k);
-  return TRUE;
-}
-
-WrtcFrameImpl
-wrtc_frame_get_impl (void)
-{
-  ensure_init ();
-  return (WrtcFrameImpl) g_atomic_int_get (&current_impl);
-}
-
-const gchar *
-wrtc_frame_impl_name (WrtcFrameImpl impl)
-{
-  switch (impl) {
-    case WRTC_FRAME_IMPL_AUTO:
-      return "auto";
-    case WRTC_FRAME_IMPL_SCALAR:
-      return "scalar";
-    case WRTC_FRAME_IMPL_SSE2:
-      return "sse2";
-    case WRTC_FRAME_IMPL_SSSE3:
-      return "ssse3";
-    case WRTC_FRAME_IMPL_AVX2:
-      return "avx2";
-    case WRTC_FRAME_IMPL_NEON:
-      return "neon";
-  }
-  return "unknown";
 }
 
 /* ---- frames ---- */
@@ -331,7 +91,7 @@ wrtc_frame_write_header (guint8 * dest, guint32 conn_no, guint64 timestamp_ms,
 void
 wrtc_frame_read_header (const guint8 * src, WrtcFrameHeader * header)
 {
-  get_kernels ()->read_header (src, header);
+  read_header_inline (src, header);
 }
 
 gsize
@@ -360,7 +120,9 @@ wrtc_frame_parse (const guint8 * data, gsize size, guint32 max_length,
 gsize
 wrtc_frame_find_terminator (const guint8 * data, gsize size)
 {
-  return get_kernels ()->find_terminator (data, size);
+  const guint8 *p = size ? memchr (data, WRTC_FRAME_TERMINATOR, size) : NULL;
+
+  return p != NULL ? (gsize) (p - data) : size;
 }
 
 typedef enum
@@ -396,7 +158,6 @@ WrtcFrameSync
 wrtc_frame_find_sync (const guint8 * data, gsize size, guint32 max_length,
     gsize * offset)
 {
-  const WrtcFrameKernels *k = get_kernels ();
   gsize first_unchecked = G_MAXSIZE;
   gsize pos = 0;
 
@@ -405,7 +166,7 @@ wrtc_frame_find_sync (const guint8 * data, gsize size, guint32 max_length,
 
     /* In ';'-dense data most positions are a ';': skip the call then. */
     if (data[pos] != WRTC_FRAME_TERMINATOR) {
-      pos += k->find_terminator (data + pos, size - pos);
+      pos += wrtc_frame_find_terminator (data + pos, size - pos);
       if (pos >= size)
         break;
     }

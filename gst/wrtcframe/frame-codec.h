@@ -24,8 +24,7 @@ G_BEGIN_DECLS
 #define WRTC_FRAME_CONTROL_CONN  0
 
 /* Decoded header in host byte order. The field order differs from the wire
- * order on purpose: it makes the struct exactly 16 bytes with no padding, so
- * the SIMD decoder can produce it with one shuffle and one store. */
+ * order on purpose: it makes the struct exactly 16 bytes with no padding. */
 typedef struct
 {
   guint32 conn_no;
@@ -42,24 +41,6 @@ typedef enum
   WRTC_FRAME_TOO_LONG,          /* length above the caller's maximum */
   WRTC_FRAME_BAD_TERMINATOR,    /* byte at 16 + length is not ';' */
 } WrtcFrameStatus;
-
-/* Which implementation of the dispatched kernels runs. AUTO picks the best the
- * CPU supports; the others exist so tests and benchmarks can force a path. */
-typedef enum
-{
-  WRTC_FRAME_IMPL_AUTO,
-  WRTC_FRAME_IMPL_SCALAR,
-  WRTC_FRAME_IMPL_SSE2,
-  WRTC_FRAME_IMPL_SSSE3,
-  WRTC_FRAME_IMPL_AVX2,
-  WRTC_FRAME_IMPL_NEON,
-} WrtcFrameImpl;
-
-/* Returns FALSE (and changes nothing) when the CPU cannot run @impl. */
-gboolean      wrtc_frame_set_impl        (WrtcFrameImpl impl);
-WrtcFrameImpl wrtc_frame_get_impl        (void);
-const gchar * wrtc_frame_impl_name       (WrtcFrameImpl impl);
-gboolean      wrtc_frame_impl_supported  (WrtcFrameImpl impl);
 
 /* Wall clock in milliseconds since the UNIX epoch, as the wire wants it. */
 guint64       wrtc_frame_now_ms          (void);
@@ -86,8 +67,8 @@ WrtcFrameStatus wrtc_frame_parse         (const guint8 * data, gsize size,
                                           guint32 max_length,
                                           WrtcFrameHeader * header);
 
-/* Index of the first terminator byte (';') in @data, or @size if none.
- * SIMD-dispatched. */
+/* Index of the first terminator byte (';') in @data, or @size if none
+ * (memchr: as fast as the SIMD scanners this replaced). */
 gsize         wrtc_frame_find_terminator (const guint8 * data, gsize size);
 
 typedef enum

@@ -12,6 +12,10 @@
 GST_DEBUG_CATEGORY_EXTERN (gst_frame_demux_debug);
 #define GST_CAT_DEFAULT gst_frame_demux_debug
 
+/* Items the task takes out of the queue in one go: one lock round and at
+ * most one wake-up for them all while the parser keeps ahead. */
+#define MAX_BATCH 32
+
 #define STAT_ADD(field, n) \
   __atomic_store_n (&(field), __atomic_load_n (&(field), __ATOMIC_RELAXED) \
       + (n), __ATOMIC_RELAXED)
@@ -30,7 +34,7 @@ frame_demux_conn_new (GstElement * demux, guint32 conn_no, GstPad * pad,
   conn->cb = cb;
   g_mutex_init (&conn->lock);
   g_cond_init (&conn->cond);
-  g_queue_init (&conn->items);
+  conn->items = gst_queue_array_new (16);
   return conn;
 }
 
@@ -45,7 +49,7 @@ drop_queued (FrameDemuxConn * conn)
 {
   GstMiniObject *item;
 
-  while ((item = g_queue_pop_head (&conn->items)))
+  while ((item = gst_queue_array_pop_head (conn->items)))
     gst_mini_object_unref (item);
   conn->queued_bytes = 0;
 }
@@ -70,9 +74,10 @@ frame_demux_conn_queue_buffer (FrameDemuxConn * conn, GstBuffer * buf,
     gst_buffer_unref (buf);
     return FALSE;
   }
-  g_queue_push_tail (&conn->items, buf);
+  gst_queue_array_push_tail (conn->items, buf);
   conn->queued_bytes += size;
-  g_cond_broadcast (&conn->cond);
+  if (conn->task_waiting)
+    g_cond_broadcast (&conn->cond);
   g_mutex_unlock (&conn->lock);
   return TRUE;
 }
@@ -87,9 +92,10 @@ frame_demux_conn_queue_event (FrameDemuxConn * conn, GstEvent * event,
     gst_event_unref (event);
     return;
   }
-  g_queue_push_tail (&conn->items, event);
+  gst_queue_array_push_tail (conn->items, event);
   conn->closing = last;
-  g_cond_broadcast (&conn->cond);
+  if (conn->task_waiting)
+    g_cond_broadcast (&conn->cond);
   g_mutex_unlock (&conn->lock);
 }
 
@@ -99,7 +105,7 @@ frame_demux_conn_is_idle (FrameDemuxConn * conn)
   gboolean idle;
 
   g_mutex_lock (&conn->lock);
-  idle = g_queue_is_empty (&conn->items) && !conn->closing;
+  idle = gst_queue_array_is_empty (conn->items) && !conn->closing;
   g_mutex_unlock (&conn->lock);
   return idle;
 }
@@ -110,7 +116,8 @@ frame_demux_conn_wait_drained (FrameDemuxConn * conn)
   gboolean ok;
 
   g_mutex_lock (&conn->lock);
-  while (!conn->flushing && (conn->busy || !g_queue_is_empty (&conn->items))) {
+  while (!conn->flushing && (conn->busy ||
+          !gst_queue_array_is_empty (conn->items))) {
     conn->drain_waiting = TRUE;
     g_cond_wait (&conn->cond, &conn->lock);
   }
@@ -123,7 +130,7 @@ void
 frame_demux_conn_mark_flushing (FrameDemuxConn * conn)
 {
   g_mutex_lock (&conn->lock);
-  conn->flushing = TRUE;
+  g_atomic_int_set (&conn->flushing, TRUE);
   drop_queued (conn);
   g_cond_broadcast (&conn->cond);
   g_mutex_unlock (&conn->lock);
@@ -140,7 +147,7 @@ void
 frame_demux_conn_resume (FrameDemuxConn * conn)
 {
   g_mutex_lock (&conn->lock);
-  conn->flushing = FALSE;
+  g_atomic_int_set (&conn->flushing, FALSE);
   g_mutex_unlock (&conn->lock);
   conn->unwanted = FALSE;
   frame_demux_conn_start (conn);
@@ -150,7 +157,7 @@ void
 frame_demux_conn_stop (FrameDemuxConn * conn)
 {
   g_mutex_lock (&conn->lock);
-  conn->flushing = TRUE;
+  g_atomic_int_set (&conn->flushing, TRUE);
   drop_queued (conn);
   g_cond_broadcast (&conn->cond);
   g_mutex_unlock (&conn->lock);
@@ -161,6 +168,7 @@ void
 frame_demux_conn_free (FrameDemuxConn * conn)
 {
   gst_object_unref (conn->pad);
+  gst_queue_array_free (conn->items);
   g_mutex_clear (&conn->lock);
   g_cond_clear (&conn->cond);
   g_free (conn);
@@ -221,39 +229,54 @@ static void
 conn_loop (gpointer data)
 {
   FrameDemuxConn *conn = data;
-  GstMiniObject *item;
+  GstMiniObject *batch[MAX_BATCH];
+  guint n = 0, i;
   gboolean last;
 
   g_mutex_lock (&conn->lock);
-  while (g_queue_is_empty (&conn->items) && !conn->flushing)
+  while (gst_queue_array_is_empty (conn->items) && !conn->flushing) {
+    conn->task_waiting = TRUE;
     g_cond_wait (&conn->cond, &conn->lock);
+    conn->task_waiting = FALSE;
+  }
   if (conn->flushing) {
     g_mutex_unlock (&conn->lock);
     gst_pad_pause_task (conn->pad);
     return;
   }
-  item = g_queue_pop_head (&conn->items);
-  last = conn->closing && g_queue_is_empty (&conn->items);
-  if (GST_IS_BUFFER (item))
-    conn->queued_bytes -= MIN (conn->queued_bytes,
-        gst_buffer_get_size (GST_BUFFER_CAST (item)));
+  while (n < MAX_BATCH && !gst_queue_array_is_empty (conn->items)) {
+    GstMiniObject *item = gst_queue_array_pop_head (conn->items);
+
+    if (GST_IS_BUFFER (item))
+      conn->queued_bytes -= MIN (conn->queued_bytes,
+          gst_buffer_get_size (GST_BUFFER_CAST (item)));
+    batch[n++] = item;
+  }
+  last = conn->closing && gst_queue_array_is_empty (conn->items);
   /* an empty queue holds nothing, whatever was counted on the way in */
-  if (g_queue_is_empty (&conn->items))
+  if (gst_queue_array_is_empty (conn->items))
     conn->queued_bytes = 0;
   conn->busy = TRUE;
   if (conn->producer_waiting)
     g_cond_broadcast (&conn->cond);
   g_mutex_unlock (&conn->lock);
 
-  if (GST_IS_BUFFER (item)) {
-    conn_push_buffer (conn, GST_BUFFER_CAST (item));
-  } else {
-    GstEvent *event = GST_EVENT_CAST (item);
-    gboolean eos = GST_EVENT_TYPE (event) == GST_EVENT_EOS;
+  for (i = 0; i < n; i++) {
+    /* a flush dropped what was queued: so is the rest of the batch */
+    if (G_UNLIKELY (i > 0 && g_atomic_int_get (&conn->flushing))) {
+      gst_mini_object_unref (batch[i]);
+      continue;
+    }
+    if (GST_IS_BUFFER (batch[i])) {
+      conn_push_buffer (conn, GST_BUFFER_CAST (batch[i]));
+    } else {
+      GstEvent *event = GST_EVENT_CAST (batch[i]);
+      gboolean eos = GST_EVENT_TYPE (event) == GST_EVENT_EOS;
 
-    gst_pad_push_event (conn->pad, event);
-    if (eos)
-      conn->cb->consumed (conn->demux, conn, 0, TRUE);
+      gst_pad_push_event (conn->pad, event);
+      if (eos)
+        conn->cb->consumed (conn->demux, conn, 0, TRUE);
+    }
   }
 
   g_mutex_lock (&conn->lock);

@@ -12,6 +12,7 @@
 #define __FRAMEDEMUX_OUTPUT_H__
 
 #include <gst/gst.h>
+#include <gst/base/gstqueuearray.h>
 
 G_BEGIN_DECLS
 
@@ -43,11 +44,12 @@ struct _FrameDemuxConn
   /* The queue, under lock. */
   GMutex lock;
   GCond cond;
-  GQueue items;                 /* GstBuffer or GstEvent */
+  GstQueueArray *items;         /* GstBuffer or GstEvent */
   guint64 queued_bytes;
-  gboolean flushing;
+  gint flushing;                /* written under lock, read with atomics */
   gboolean closing;             /* the last item is queued */
   gboolean producer_waiting;
+  gboolean task_waiting;
   gboolean busy;                /* the task pushes an item */
   gboolean drain_waiting;
 

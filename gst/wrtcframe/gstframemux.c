@@ -285,6 +285,7 @@ struct _GstFrameMux
   GstQueueArray *control;       /* MuxFrame: send-control messages */
   guint64 control_bytes;
   guint64 pending_frames;       /* queued in all queues, control included */
+  guint64 pending_data;         /* of those, frames of connections */
   gboolean send_caps;
   gboolean announce;
   gboolean forward_eos;
@@ -763,8 +764,10 @@ pad_enqueue (GstFrameMux * mux, GstFrameMuxPad * mpad, GstBuffer * buf,
   f.conn = conn;
   gst_queue_array_push_tail_struct (mpad->queue, &f);
   /* queued-bytes bounds and reports the connection's own payload */
-  if (conn != WRTC_FRAME_CONTROL_CONN)
+  if (conn != WRTC_FRAME_CONTROL_CONN) {
     mpad->queued_bytes += gst_buffer_get_size (buf);
+    mux->pending_data++;
+  }
   mux->pending_frames++;
   if (mpad->in_ring || mpad->parked)
     return;
@@ -930,8 +933,10 @@ gather (GstFrameMux * mux)
     take_piece (mux, f, &budget, &total);
 
     mux->pending_frames--;
-    if (piece_conn != WRTC_FRAME_CONTROL_CONN)
+    if (piece_conn != WRTC_FRAME_CONTROL_CONN) {
       mpad->queued_bytes -= len;
+      mux->pending_data--;
+    }
     if (mpad->waiting)
       g_cond_signal (&mpad->space_cond);
 
@@ -976,14 +981,80 @@ unref_dead_pads (GSList * dead)
   g_slist_free_full (dead, gst_object_unref);
 }
 
+/* Gathers and pushes one message; the pusher, lock held (released during
+ * the push). */
+static void
+push_message (GstFrameMux * mux)
+{
+  gsize total = gather (mux);
+  GSList *dead = mux->dead_pads;
+  GstBuffer *out;
+  GstFlowReturn ret;
+
+  mux->dead_pads = NULL;
+  /* counted before the push: whoever has received the message must see it
+   * in "stats" (counting after let a fast reader miss it) */
+  mux->stat_messages++;
+  mux->stat_bytes_out += total;
+  g_mutex_unlock (&mux->lock);
+
+  unref_dead_pads (dead);
+  out = build_message (mux, total);
+  push_headers (mux);
+  ret = push_buffer (mux, out);
+
+  g_mutex_lock (&mux->lock);
+  record_flow (mux, ret);
+  /* the offer is in the first message: the grant's wait starts now */
+  if (G_UNLIKELY (mux->offer_sent_at == 0 && !mux->need_offer)) {
+    mux->offer_sent_at = g_get_monotonic_time ();
+    wake_all_chains (mux);
+  }
+}
+
+/* Downstream signalled backpressure a moment ago: frames queue, so the
+ * task packs them into full messages. Lock held. */
+static inline gboolean
+coalescing (GstFrameMux * mux)
+{
+  if (G_LIKELY (mux->coalesce_until == 0))
+    return FALSE;
+  if (g_get_monotonic_time () < mux->coalesce_until)
+    return TRUE;
+  GST_DEBUG_OBJECT (mux, "no backpressure for a while: fast path again");
+  mux->coalesce_until = 0;
+  return FALSE;
+}
+
+/* Only control frames wait (a pad's OpenConnection, the offer), perhaps
+ * with the rest of a split one, and nobody pushes? Lock held. */
+static inline gboolean
+control_backlog (GstFrameMux * mux)
+{
+  return !mux->pushing && HAS_DATA (mux) && mux->pending_data == 0 &&
+      !coalescing (mux);
+}
+
+/* Sends a control backlog from a chain, which is the pusher meanwhile: a
+ * message or two. Left to the task, the chain's frame would queue behind it
+ * and the task would stay the pusher, packing the next frames split across
+ * messages (which framedemux must join), for as long as upstream outpaces
+ * it. Stops once data frames queue. Lock held. */
+static void
+push_control_backlog (GstFrameMux * mux)
+{
+  mux->pushing = TRUE;
+  while (HAS_DATA (mux) && mux->pending_data == 0 &&
+      mux->last_flow == GST_FLOW_OK && !mux->stopping)
+    push_message (mux);
+  mux->pushing = FALSE;
+  if (HAS_DATA (mux))
+    wake_task (mux);
+}
+
 static void
 gst_frame_mux_loop (GstFrameMux * mux)
 {
-  GstFlowReturn ret;
-  GstBuffer *out;
-  GSList *dead;
-  gsize total;
-
   g_mutex_lock (&mux->lock);
   for (;;) {
     if (mux->stopping)
@@ -1022,29 +1093,8 @@ gst_frame_mux_loop (GstFrameMux * mux)
 
   /* keep the pusher role until the backlog is empty */
   mux->pushing = TRUE;
-  while (HAS_DATA (mux) && mux->last_flow == GST_FLOW_OK && !mux->stopping) {
-    total = gather (mux);
-    dead = mux->dead_pads;
-    mux->dead_pads = NULL;
-    /* counted before the push: whoever has received the message must see
-     * it in "stats" (counting after let a fast reader miss it) */
-    mux->stat_messages++;
-    mux->stat_bytes_out += total;
-    g_mutex_unlock (&mux->lock);
-
-    unref_dead_pads (dead);
-    out = build_message (mux, total);
-    push_headers (mux);
-    ret = push_buffer (mux, out);
-
-    g_mutex_lock (&mux->lock);
-    record_flow (mux, ret);
-    /* the offer is in the first message: the grant's wait starts now */
-    if (G_UNLIKELY (mux->offer_sent_at == 0 && !mux->need_offer)) {
-      mux->offer_sent_at = g_get_monotonic_time ();
-      wake_all_chains (mux);
-    }
-  }
+  while (HAS_DATA (mux) && mux->last_flow == GST_FLOW_OK && !mux->stopping)
+    push_message (mux);
   mux->pushing = FALSE;
   g_mutex_unlock (&mux->lock);
   return;
@@ -1053,20 +1103,6 @@ stop:
   GST_DEBUG_OBJECT (mux, "pausing task");
   g_mutex_unlock (&mux->lock);
   gst_pad_pause_task (mux->srcpad);
-}
-
-/* Downstream signalled backpressure a moment ago: frames queue, so the
- * task packs them into full messages. Lock held. */
-static inline gboolean
-coalescing (GstFrameMux * mux)
-{
-  if (G_LIKELY (mux->coalesce_until == 0))
-    return FALSE;
-  if (g_get_monotonic_time () < mux->coalesce_until)
-    return TRUE;
-  GST_DEBUG_OBJECT (mux, "no backpressure for a while: fast path again");
-  mux->coalesce_until = 0;
-  return FALSE;
 }
 
 /* Fast path: the chain is the pusher and sends its own frame, split into
@@ -1186,6 +1222,10 @@ gst_frame_mux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
       mpad->waiting = FALSE;
       continue;
     }
+    if (G_UNLIKELY (control_backlog (mux))) {
+      push_control_backlog (mux);
+      continue;
+    }
     if (!mux->pushing && !HAS_DATA (mux) && !coalescing (mux)) {
       gsize max_msg = mux->max_message_size;
 
@@ -1249,8 +1289,10 @@ flush_pad_queue (GstFrameMux * mux, GstFrameMuxPad * mpad,
       gst_queue_array_push_tail_struct (mpad->queue, &copy);
       continue;
     }
-    if (f->conn != WRTC_FRAME_CONTROL_CONN)
+    if (f->conn != WRTC_FRAME_CONTROL_CONN) {
       mpad->queued_bytes -= gst_buffer_get_size (f->buf);
+      mux->pending_data--;
+    }
     gst_buffer_unref (f->buf);
     mux->pending_frames--;
   }

@@ -1866,8 +1866,6 @@ framedemux_suite (void)
   Suite *s = suite_create ("framedemux");
   TCase *tc = tcase_create ("general");
 
-  GST_INFO ("codec implementation: %s",
-      wrtc_frame_impl_name (wrtc_frame_get_impl ()));
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_single_frame);
   tcase_add_test (tc, test_upstream_group_id);

@@ -7,9 +7,7 @@
  *
  * The golden vectors below are typed by hand from the table in
  * wire-format.md, never produced by the encoder, so an error made the same
- * way in encoder and decoder cannot hide. Tests marked "per impl" run once
- * per dispatched implementation (scalar, sse2, ssse3, avx2, neon); those the
- * CPU or the build cannot run are skipped with a note. */
+ * way in encoder and decoder cannot hide. */
 
 #include <gst/check/gstcheck.h>
 #include <string.h>
@@ -54,19 +52,6 @@ exact_copy (const guint8 * data, gsize n)
   if (n)
     memcpy (p, data, n);
   return p;
-}
-
-static gboolean
-use_impl (WrtcFrameImpl impl)
-{
-  if (!wrtc_frame_impl_supported (impl)) {
-    g_print ("note: implementation '%s' not supported by this CPU/build, "
-        "skipped\n", wrtc_frame_impl_name (impl));
-    return FALSE;
-  }
-  fail_unless (wrtc_frame_set_impl (impl));
-  fail_unless_equals_int (wrtc_frame_get_impl (), impl);
-  return TRUE;
 }
 
 static void
@@ -167,13 +152,10 @@ static const Golden goldens[] = {
       G_GUINT64_CONSTANT (0x0102030405060708), ";;;", 3},
 };
 
-/* per impl */
 GST_START_TEST (test_golden_frames)
 {
   guint i;
 
-  if (!use_impl (__i__))
-    return;
 
   for (i = 0; i < G_N_ELEMENTS (goldens); i++) {
     const Golden *g = &goldens[i];
@@ -281,14 +263,11 @@ round_trip (const guint8 * payload, guint32 len, guint32 conn, guint64 ts)
   g_free (buf);
 }
 
-/* per impl */
 GST_START_TEST (test_round_trip_sizes)
 {
   GRand *rand;
   guint s, c, t;
 
-  if (!use_impl (__i__))
-    return;
   g_print ("seed 0x%x\n", SEED);
   rand = g_rand_new_with_seed (SEED);
 
@@ -352,7 +331,7 @@ GST_END_TEST;
 
 /* ---- parse statuses ---- */
 
-/* per impl: NEED_MORE at every truncation point; header filled once 16
+/* NEED_MORE at every truncation point; header filled once 16
  * bytes are in. */
 GST_START_TEST (test_parse_truncation)
 {
@@ -360,8 +339,6 @@ GST_START_TEST (test_parse_truncation)
   GRand *rand;
   guint l;
 
-  if (!use_impl (__i__))
-    return;
   rand = g_rand_new_with_seed (SEED);
 
   for (l = 0; l < G_N_ELEMENTS (lens); l++) {
@@ -400,7 +377,6 @@ GST_START_TEST (test_parse_truncation)
 
 GST_END_TEST;
 
-/* per impl */
 GST_START_TEST (test_parse_errors)
 {
   /* "a;b" with its terminator damaged, followed by a ';': neither the ';'
@@ -436,8 +412,6 @@ GST_START_TEST (test_parse_errors)
   WrtcFrameHeader h;
   guint8 *p;
 
-  if (!use_impl (__i__))
-    return;
 
   p = exact_copy (bad_term, sizeof (bad_term));
   fail_unless_equals_int (wrtc_frame_parse (p, sizeof (bad_term),
@@ -475,16 +449,14 @@ GST_END_TEST;
 
 /* ---- find_terminator ---- */
 
-/* per impl: every position 0..size-1 in every size 0..200, at every
+/* every position 0..size-1 in every size 0..200, at every
  * alignment 0..63; the buffer ends exactly at its allocation's end so ASan
- * catches a SIMD load that runs past it. */
+ * catches a read past it. */
 GST_START_TEST (test_find_terminator)
 {
   GRand *rand;
   gsize size, align, pos;
 
-  if (!use_impl (__i__))
-    return;
   rand = g_rand_new_with_seed (SEED);
 
   for (size = 0; size <= 200; size++) {
@@ -532,8 +504,6 @@ GST_START_TEST (test_find_terminator_exact_alloc)
 {
   gsize size;
 
-  if (!use_impl (__i__))
-    return;
 
   for (size = 1; size <= 300; size++) {
     guint8 *buf = g_malloc (size);
@@ -614,14 +584,11 @@ sync_exact (const guint8 * data, gsize size, guint32 max, gsize * offset)
   return r;
 }
 
-/* per impl */
 GST_START_TEST (test_find_sync_corruptions)
 {
   GRand *rand;
   guint round;
 
-  if (!use_impl (__i__))
-    return;
   rand = g_rand_new_with_seed (SEED);
 
   for (round = 0; round < 2; round++) {
@@ -700,7 +667,7 @@ GST_START_TEST (test_find_sync_corruptions)
 
 GST_END_TEST;
 
-/* per impl: a plausible false length inside garbage must not swallow the
+/* a plausible false length inside garbage must not swallow the
  * valid frames after it. */
 GST_START_TEST (test_find_sync_false_length)
 {
@@ -717,8 +684,6 @@ GST_START_TEST (test_find_sync_false_length)
   GByteArray *g;
   gsize off;
 
-  if (!use_impl (__i__))
-    return;
   rand = g_rand_new_with_seed (SEED);
   s = make_stream (rand, 4, FALSE);
   g = g_byte_array_new ();
@@ -748,7 +713,7 @@ GST_START_TEST (test_find_sync_false_length)
 
 GST_END_TEST;
 
-/* per impl: how much NEED_MORE allows to discard */
+/* how much NEED_MORE allows to discard */
 GST_START_TEST (test_find_sync_need_more)
 {
   GRand *rand;
@@ -756,8 +721,6 @@ GST_START_TEST (test_find_sync_need_more)
   guint8 buf[200];
   gsize off;
 
-  if (!use_impl (__i__))
-    return;
   rand = g_rand_new_with_seed (SEED);
   junk = random_bytes (rand, 100, FALSE);
 
@@ -801,15 +764,13 @@ GST_START_TEST (test_find_sync_need_more)
 
 GST_END_TEST;
 
-/* per impl: ';'-only data of 4 MiB, with every candidate undecided (max =
+/* ';'-only data of 4 MiB, with every candidate undecided (max =
  * G_MAXUINT32) or dead (default max). A quadratic scan would time out. */
 GST_START_TEST (test_find_sync_all_semis)
 {
   gsize size = 4 * 1024 * 1024, off;
   guint8 *buf;
 
-  if (!use_impl (__i__))
-    return;
   buf = g_malloc (size);
   memset (buf, WRTC_FRAME_TERMINATOR, size);
 
@@ -822,158 +783,6 @@ GST_START_TEST (test_find_sync_all_semis)
           &off), WRTC_FRAME_SYNC_NEED_MORE);
   fail_unless_equals_uint64 (off, 0);
   g_free (buf);
-}
-
-GST_END_TEST;
-
-/* ---- every SIMD path against scalar on the same random inputs ---- */
-
-typedef struct
-{
-  gsize term;
-  WrtcFrameStatus status;
-  WrtcFrameHeader header;
-  WrtcFrameSync sync;
-  gsize sync_off;
-  WrtcFrameHeader raw;
-} Results;
-
-static void
-run_all (const guint8 * buf, gsize size, guint32 max, Results * r)
-{
-  memset (r, 0, sizeof (*r));
-  r->term = wrtc_frame_find_terminator (buf, size);
-  r->status = wrtc_frame_parse (buf, size, max, &r->header);
-  if (r->status == WRTC_FRAME_NEED_MORE && size < 16)
-    memset (&r->header, 0, sizeof (r->header));
-  r->sync = wrtc_frame_find_sync (buf, size, max, &r->sync_off);
-  if (size >= 16)
-    wrtc_frame_read_header (buf + size - 16, &r->raw);
-}
-
-/* Random buffers of varied ';' density, sometimes holding real frames. */
-static guint8 *
-random_input (GRand * rand, gsize * size_out, gsize * align_out)
-{
-  static const gint densities[] = { 0, 2, 16, 128, 256 };  /* /256 */
-  gsize size = g_rand_boolean (rand) ? g_rand_int_range (rand, 0, 300) :
-      g_rand_int_range (rand, 0, 5000);
-  gsize align = g_rand_int_range (rand, 0, 64), i;
-  gint density = densities[g_rand_int_range (rand, 0, 5)];
-  guint8 *mem = g_malloc (MAX (align + size, 1));
-  guint8 *buf = mem + align;
-
-  for (i = 0; i < size; i++) {
-    if (g_rand_int_range (rand, 0, 256) < density)
-      buf[i] = ';';
-    else
-      buf[i] = (guint8) g_rand_int_range (rand, 0, 256);
-  }
-  /* sprinkle valid frames with small lengths, so parse and find_sync see
-   * OK frames and verified successors too */
-  for (i = 0; i < 4 && size > 64; i++) {
-    gsize at = g_rand_int_range (rand, 0, size - 40);
-    guint32 len = g_rand_int_range (rand, 0, MIN (200, size - at - 17) + 1);
-
-    buf[at == 0 ? 0 : at - 1] = ';';
-    wrtc_frame_write_header (buf + at, g_rand_int (rand), g_rand_int (rand),
-        len);
-    if (at + 17 + len <= size)
-      buf[at + 16 + len] = ';';
-  }
-  *size_out = size;
-  *align_out = align;
-  return mem;
-}
-
-/* per impl */
-GST_START_TEST (test_impl_matches_scalar)
-{
-  GRand *rand;
-  guint n, iters = 10000;
-
-  if (!wrtc_frame_impl_supported (__i__)) {
-    g_print ("note: implementation '%s' not supported by this CPU/build, "
-        "skipped\n", wrtc_frame_impl_name (__i__));
-    return;
-  }
-  g_print ("comparing %s with scalar, seed 0x%x, %u buffers\n",
-      wrtc_frame_impl_name (__i__), SEED, iters);
-  rand = g_rand_new_with_seed (SEED);
-
-  for (n = 0; n < iters; n++) {
-    gsize size, align;
-    guint8 *mem = random_input (rand, &size, &align);
-    guint8 *buf = mem + align;
-    guint32 max = g_rand_boolean (rand) ?
-        (guint32) g_rand_int_range (rand, 0, 400) :
-        (g_rand_boolean (rand) ? MAX_LEN_DEFAULT : G_MAXUINT32);
-    Results want, got;
-
-    wrtc_frame_set_impl (WRTC_FRAME_IMPL_SCALAR);
-    run_all (buf, size, max, &want);
-    wrtc_frame_set_impl (__i__);
-    run_all (buf, size, max, &got);
-
-    EXPECT_EQ (got.term, want.term);
-    EXPECT_EQ (got.status, want.status);
-    if (memcmp (&got.header, &want.header, sizeof (got.header)) != 0 ||
-        memcmp (&got.raw, &want.raw, sizeof (got.raw)) != 0)
-      fail ("header differs (buffer %u, size %" G_GSIZE_FORMAT ")", n, size);
-    EXPECT_EQ (got.sync, want.sync);
-    EXPECT_EQ (got.sync_off, want.sync_off);
-
-    /* walk the buffer: find_terminator from every ';' on */
-    {
-      gsize pos = 0;
-
-      while (pos < size) {
-        gsize a, b;
-
-        wrtc_frame_set_impl (WRTC_FRAME_IMPL_SCALAR);
-        a = wrtc_frame_find_terminator (buf + pos, size - pos);
-        wrtc_frame_set_impl (__i__);
-        b = wrtc_frame_find_terminator (buf + pos, size - pos);
-        EXPECT_EQ (a, b);
-        pos += a + 1;
-      }
-    }
-    g_free (mem);
-  }
-  g_rand_free (rand);
-}
-
-GST_END_TEST;
-
-/* ---- dispatch API ---- */
-
-GST_START_TEST (test_impl_api)
-{
-  WrtcFrameImpl i;
-
-  fail_unless (wrtc_frame_impl_supported (WRTC_FRAME_IMPL_AUTO));
-  fail_unless (wrtc_frame_impl_supported (WRTC_FRAME_IMPL_SCALAR));
-  fail_unless (wrtc_frame_set_impl (WRTC_FRAME_IMPL_AUTO));
-  fail_if (wrtc_frame_get_impl () == WRTC_FRAME_IMPL_AUTO);
-  g_print ("auto picks: %s\n", wrtc_frame_impl_name (wrtc_frame_get_impl ()));
-#if defined (__x86_64__)
-  fail_unless (wrtc_frame_impl_supported (WRTC_FRAME_IMPL_SSE2));
-  fail_if (wrtc_frame_impl_supported (WRTC_FRAME_IMPL_NEON));
-  fail_if (wrtc_frame_set_impl (WRTC_FRAME_IMPL_NEON));
-#elif defined (__aarch64__)
-  fail_unless (wrtc_frame_impl_supported (WRTC_FRAME_IMPL_NEON));
-  fail_if (wrtc_frame_impl_supported (WRTC_FRAME_IMPL_SSE2));
-#endif
-  for (i = WRTC_FRAME_IMPL_AUTO; i <= WRTC_FRAME_IMPL_NEON; i++) {
-    g_print ("  %-6s %s\n", wrtc_frame_impl_name (i),
-        wrtc_frame_impl_supported (i) ? "supported" : "-");
-    if (wrtc_frame_impl_supported (i) && i != WRTC_FRAME_IMPL_AUTO) {
-      fail_unless (wrtc_frame_set_impl (i));
-      fail_unless_equals_int (wrtc_frame_get_impl (), i);
-    }
-  }
-  fail_unless_equals_string (wrtc_frame_impl_name (WRTC_FRAME_IMPL_AVX2),
-      "avx2");
 }
 
 GST_END_TEST;
@@ -1200,7 +1009,7 @@ GST_START_TEST (test_resync_check_chain)
 
 GST_END_TEST;
 
-/* per impl: without a timestamp the search is wrtc_frame_find_sync's,
+/* without a timestamp the search is wrtc_frame_find_sync's,
  * result and offset, on ';'-dense data with sprinkled valid frames. */
 GST_START_TEST (test_resync_plain_matches_find_sync)
 {
@@ -1208,8 +1017,6 @@ GST_START_TEST (test_resync_plain_matches_find_sync)
   WrtcResyncHints no_ts = { 0 };
   guint round;
 
-  if (!use_impl (__i__))
-    return;
   rand = g_rand_new_with_seed (SEED + 9);
   for (round = 0; round < 400; round++) {
     gsize size = g_rand_int_range (rand, 0, 600), i;
@@ -1447,13 +1254,11 @@ framecodec_suite (void)
 {
   Suite *s = suite_create ("framecodec");
   TCase *tc = tcase_create ("general");
-  TCase *ti = tcase_create ("per-impl");
-  gint first = WRTC_FRAME_IMPL_SCALAR, end = WRTC_FRAME_IMPL_NEON + 1;
+  TCase *tf = tcase_create ("frames");
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_golden_control);
   tcase_add_test (tc, test_length_extremes);
-  tcase_add_test (tc, test_impl_api);
   tcase_add_test (tc, test_control_round_trip);
   tcase_add_test (tc, test_control_unknown);
   tcase_add_test (tc, test_resync_ts_window);
@@ -1462,19 +1267,18 @@ framecodec_suite (void)
   tcase_add_loop_test (tc, test_resync_garbage_burst, 0,
       G_N_ELEMENTS (rs_seeds));
 
-  suite_add_tcase (s, ti);
-  tcase_add_loop_test (ti, test_golden_frames, first, end);
-  tcase_add_loop_test (ti, test_round_trip_sizes, first, end);
-  tcase_add_loop_test (ti, test_parse_truncation, first, end);
-  tcase_add_loop_test (ti, test_parse_errors, first, end);
-  tcase_add_loop_test (ti, test_find_terminator, first, end);
-  tcase_add_loop_test (ti, test_find_terminator_exact_alloc, first, end);
-  tcase_add_loop_test (ti, test_find_sync_corruptions, first, end);
-  tcase_add_loop_test (ti, test_find_sync_false_length, first, end);
-  tcase_add_loop_test (ti, test_find_sync_need_more, first, end);
-  tcase_add_loop_test (ti, test_find_sync_all_semis, first, end);
-  tcase_add_loop_test (ti, test_impl_matches_scalar, first, end);
-  tcase_add_loop_test (ti, test_resync_plain_matches_find_sync, first, end);
+  suite_add_tcase (s, tf);
+  tcase_add_test (tf, test_golden_frames);
+  tcase_add_test (tf, test_round_trip_sizes);
+  tcase_add_test (tf, test_parse_truncation);
+  tcase_add_test (tf, test_parse_errors);
+  tcase_add_test (tf, test_find_terminator);
+  tcase_add_test (tf, test_find_terminator_exact_alloc);
+  tcase_add_test (tf, test_find_sync_corruptions);
+  tcase_add_test (tf, test_find_sync_false_length);
+  tcase_add_test (tf, test_find_sync_need_more);
+  tcase_add_test (tf, test_find_sync_all_semis);
+  tcase_add_test (tf, test_resync_plain_matches_find_sync);
   return s;
 }
 
