@@ -32,14 +32,14 @@ export GST_PLUGIN_PATH_1_0="$PWD/$builddir/gst/wrtcframe:$PWD/$builddir/ext:$PWD
 export GST_REGISTRY="$PWD/$builddir/tests/check/registry.bin"
 export GST_DEBUG="${GST_DEBUG:-*:1}"
 export GST_CHECKS="$cases"
-logs="$builddir/cycles"
+logs="$builddir/cycles/$1-${cases//,/-}"
 mkdir -p "$logs"
 
 passed=0 failed=0
 for i in $(seq 1 "$runs"); do
   start=$(date +%s%N)
   timeout 600 "${gdb[@]}" "$exe" > "$logs/run-$i.log" 2>&1
-  if grep -q "^100%: Checks: " "$logs/run-$i.log" &&
+  if grep -q "100%: Checks: " "$logs/run-$i.log" &&
       ! grep -q "received signal SIG" "$logs/run-$i.log"; then
     passed=$((passed + 1))
     rm -f "$logs/run-$i.log"
