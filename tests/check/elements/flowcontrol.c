@@ -327,6 +327,59 @@ GST_START_TEST (test_ack_timeout)
 
 GST_END_TEST;
 
+/* A receiver that never grants (framedemux with flow-control=false stands
+ * for the reference implementation): past the 256 KiB allowed before the
+ * grant, framemux waits grant-timeout, then sends without limits. Bounded
+ * below by that wait, and above by far less than the 5 s default, so an
+ * ignored property fails too. */
+#define GRANT_TIMEOUT_MS 300
+
+GST_START_TEST (test_grant_timeout)
+{
+  GstElement *mux = gst_element_factory_make ("framemux", NULL);
+  GstElement *demux = gst_element_factory_make ("framedemux", NULL);
+  GstElement *pipe = gst_pipeline_new (NULL);
+  Feeder f1 = { 0, };
+  GThread *t1;
+  gint64 start, took_ms;
+  guint i;
+
+  memset (branches, 0, sizeof (branches));
+  for (i = 0; i < G_N_ELEMENTS (branches); i++) {
+    g_mutex_init (&branches[i].lock);
+    g_cond_init (&branches[i].cond);
+  }
+  g_object_set (mux, "grant-timeout", GRANT_TIMEOUT_MS, NULL);
+  g_object_set (demux, "flow-control", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (pipe), mux, demux, NULL);
+  fail_unless (gst_element_link (mux, demux));
+  g_signal_connect (demux, "pad-added", G_CALLBACK (pad_added), NULL);
+  fail_unless (gst_element_set_state (pipe, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  f1.src = feeder_pad (mux, 1);
+  f1.total = 1024 * 1024;
+  start = g_get_monotonic_time ();
+  t1 = g_thread_new ("feed1", (GThreadFunc) feed, &f1);
+  wait_received (&branches[1], f1.total, TRUE);
+  took_ms = (g_get_monotonic_time () - start) / 1000;
+  g_thread_join (t1);
+
+  GST_INFO ("1 MiB without a grant in %" G_GINT64_FORMAT " ms", took_ms);
+  fail_unless_equals_int (f1.last, GST_FLOW_OK);
+  fail_if (branches[1].corrupt);
+  fail_if (stat_bool (mux, "flow-control"));
+  fail_unless (took_ms >= GRANT_TIMEOUT_MS, "no wait for the grant (%"
+      G_GINT64_FORMAT " ms)", took_ms);
+  fail_unless (took_ms < 4000, "grant-timeout ignored: %" G_GINT64_FORMAT
+      " ms", took_ms);
+  fail_unless (gst_element_set_state (pipe, GST_STATE_NULL) ==
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (f1.src);
+  gst_object_unref (pipe);
+}
+
+GST_END_TEST;
+
 static Suite *
 flowcontrol_suite (void)
 {
@@ -336,6 +389,7 @@ flowcontrol_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_blocked_branch_isolated);
   tcase_add_test (tc, test_ack_timeout);
+  tcase_add_test (tc, test_grant_timeout);
   return s;
 }
 
