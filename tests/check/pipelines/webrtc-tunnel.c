@@ -286,7 +286,6 @@ GST_START_TEST (test_stop_mid_transfer)
   /* credit is what keeps usrsctp's send buffer from filling */
   fail_unless (peer_flow_control_active (&a), "no credit granted");
 
-  GST_ERROR ("stopping now");
   first = __i__ == 0 ? &a : &b;
   second = __i__ == 0 ? &b : &a;
   fail_unless (wrtc_set_state_bounded (first->pipeline, GST_STATE_NULL,
