@@ -93,6 +93,7 @@ enum
   PROP_ROLE,
   PROP_PING_INTERVAL,
   PROP_END_WHEN_DONE,
+  PROP_ANSWER_OPEN,
   PROP_STATS,
 };
 
@@ -127,6 +128,7 @@ struct _GstFrameTunnel
 
   /* end-when-done, under the object lock */
   gboolean end_when_done;
+  gboolean answer_open;
   gboolean running;             /* between READY->PAUSED and PAUSED->READY */
   guint n_sinks, n_sinks_eos;
   GArray *opened;               /* guint32: our connections with data */
@@ -239,10 +241,16 @@ on_control_message (GstElement * demux, guint code, GBytes * data,
     case WRTC_CONTROL_PONG:
       record_rtt (self, data);
       break;
-    case WRTC_CONTROL_OPEN_CONNECTION:
-      if (size >= 4)            /* answer with the bare number */
+    case WRTC_CONTROL_OPEN_CONNECTION:{
+      gboolean answer;
+
+      GST_OBJECT_LOCK (self);
+      answer = self->answer_open;
+      GST_OBJECT_UNLOCK (self);
+      if (answer && size >= 4)  /* answer with the bare number */
         send_control (self, WRTC_CONTROL_CONNECTION_OPENED, p, 4);
       break;
+    }
     case CONTROL_TUNNEL_FIN:
       on_peer_fin (self, p, size);
       break;
@@ -790,6 +798,11 @@ gst_frame_tunnel_set_property (GObject * object, guint prop_id,
       self->end_when_done = g_value_get_boolean (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_ANSWER_OPEN:
+      GST_OBJECT_LOCK (self);
+      self->answer_open = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -822,6 +835,11 @@ gst_frame_tunnel_get_property (GObject * object, guint prop_id,
     case PROP_END_WHEN_DONE:
       GST_OBJECT_LOCK (self);
       g_value_set_boolean (value, self->end_when_done);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_ANSWER_OPEN:
+      GST_OBJECT_LOCK (self);
+      g_value_set_boolean (value, self->answer_open);
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_STATS:
@@ -887,6 +905,11 @@ gst_frame_tunnel_class_init (GstFrameTunnelClass * klass)
           "once every sink pad of both sides had EOS and the peer has all "
           "the data (TunnelFin / TunnelFinAck; a peer must do the same): "
           "a pipeline of finite inputs then ends by itself", FALSE, flags));
+  g_object_class_install_property (gobject_class, PROP_ANSWER_OPEN,
+      g_param_spec_boolean ("answer-open", "Answer open", "Answer the "
+          "peer's OpenConnection with ConnectionOpened at once; FALSE leaves "
+          "that to the application (framemux's send-control), e.g. after it "
+          "connected the connection's target", TRUE, flags));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics", "Pings sent, pongs "
           "received, pings answered, round-trip time (last, min, mean, ns), "
@@ -940,6 +963,7 @@ make_child (GstFrameTunnel * self, const gchar * factory)
 static void
 gst_frame_tunnel_init (GstFrameTunnel * self)
 {
+  self->answer_open = TRUE;
   self->opened = g_array_new (FALSE, FALSE, sizeof (guint32));
   self->ended = g_hash_table_new (NULL, NULL);
   g_mutex_init (&self->end_lock);

@@ -175,6 +175,7 @@ struct _GstFrameMuxPad
   gboolean waiting;             /* a chain waits on space_cond */
   GCond space_cond;
   GstCaps *caps;                /* last caps received */
+  GBytes *open_data;            /* "open-data", under the pad's object lock */
   guint64 frames;
   guint64 bytes;
   /* flow control: payload bytes since OpenConnection, and the peer's last
@@ -188,6 +189,7 @@ enum
 {
   PROP_PAD_0,
   PROP_PAD_CONNECTION,
+  PROP_PAD_OPEN_DATA,
 };
 
 G_DEFINE_TYPE (GstFrameMuxPad, gst_frame_mux_pad, GST_TYPE_PAD);
@@ -201,6 +203,31 @@ gst_frame_mux_pad_get_property (GObject * object, guint prop_id,
   switch (prop_id) {
     case PROP_PAD_CONNECTION:
       g_value_set_uint (value, mpad->conn);
+      break;
+    case PROP_PAD_OPEN_DATA:
+      GST_OBJECT_LOCK (mpad);
+      g_value_set_boxed (value, mpad->open_data);
+      GST_OBJECT_UNLOCK (mpad);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_frame_mux_pad_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstFrameMuxPad *mpad = GST_FRAME_MUX_PAD (object);
+
+  switch (prop_id) {
+    case PROP_PAD_OPEN_DATA:
+      GST_OBJECT_LOCK (mpad);
+      if (mpad->open_data)
+        g_bytes_unref (mpad->open_data);
+      mpad->open_data = g_value_dup_boxed (value);
+      GST_OBJECT_UNLOCK (mpad);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -218,6 +245,8 @@ gst_frame_mux_pad_finalize (GObject * object)
     gst_buffer_unref (f->buf);
   gst_queue_array_free (mpad->queue);
   gst_caps_replace (&mpad->caps, NULL);
+  if (mpad->open_data)
+    g_bytes_unref (mpad->open_data);
   g_cond_clear (&mpad->space_cond);
 
   G_OBJECT_CLASS (gst_frame_mux_pad_parent_class)->finalize (object);
@@ -229,6 +258,7 @@ gst_frame_mux_pad_class_init (GstFrameMuxPadClass * klass)
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
 
   gobject_class->get_property = gst_frame_mux_pad_get_property;
+  gobject_class->set_property = gst_frame_mux_pad_set_property;
   gobject_class->finalize = gst_frame_mux_pad_finalize;
 
   /**
@@ -241,6 +271,22 @@ gst_frame_mux_pad_class_init (GstFrameMuxPadClass * klass)
           "Connection number written into every frame from this pad "
           "(the N of sink_N; 1..4294967295, 0 is the control connection)",
           1, G_MAXUINT32, 1, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstFrameMuxPad:open-data:
+   *
+   * Connection-specific data sent in this connection's OpenConnection, as
+   * the reference implementation's own data (the target of a forwarded
+   * connection, docs/wire-format.md). Set it before the connection's first
+   * buffer or caps; it replaces the caps that #GstFrameMux:send-caps would
+   * put there.
+   */
+  g_object_class_install_property (gobject_class, PROP_PAD_OPEN_DATA,
+      g_param_spec_boxed ("open-data", "Open data",
+          "Connection-specific data of this connection's OpenConnection "
+          "(set before its first data; NULL: none, or the caps with "
+          "send-caps)", G_TYPE_BYTES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 }
 
 static void
@@ -812,6 +858,7 @@ static void
 pad_queue_open (GstFrameMux * mux, GstFrameMuxPad * mpad)
 {
   GstBuffer *buf;
+  GBytes *open_data;
 
   if (!mpad->opened)
     credit_forget (mux, mpad);  /* the peer counts anew from here */
@@ -819,7 +866,17 @@ pad_queue_open (GstFrameMux * mux, GstFrameMuxPad * mpad)
   if (!mux->announce)
     return;
   queue_flow_offer (mux);
-  if (mux->send_caps && mpad->caps != NULL) {
+  GST_OBJECT_LOCK (mpad);
+  open_data = mpad->open_data ? g_bytes_ref (mpad->open_data) : NULL;
+  GST_OBJECT_UNLOCK (mpad);
+  if (open_data) {
+    gsize len;
+    const guint8 *d = g_bytes_get_data (open_data, &len);
+
+    buf = control_buffer (WRTC_CONTROL_OPEN_CONNECTION, mpad->conn, 0, d,
+        len);
+    g_bytes_unref (open_data);
+  } else if (mux->send_caps && mpad->caps != NULL) {
     gchar *str = gst_caps_to_string (mpad->caps);
     gsize len = strlen (str);
     guint8 *extra = g_malloc (CAPS_MAGIC_LEN + 4 + len);
@@ -1335,7 +1392,10 @@ gst_frame_mux_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       if (!mpad->eos && !mpad->released) {
         mpad->eos = TRUE;
         mux->n_eos++;
-        /* half-close, after everything the pad queued */
+        /* half-close, after everything the pad queued; a connection that
+         * ended before any data is still one: the peer gets it, empty */
+        if (!mpad->opened && mux->announce && !mux->eos_sent)
+          pad_queue_open (mux, mpad);
         if (mpad->opened && mux->announce && !mux->eos_sent)
           pad_queue_control (mux, mpad, WRTC_CONTROL_SEND_EOF);
         if (NEED_EOS (mux))
