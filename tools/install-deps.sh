@@ -21,6 +21,8 @@ packages=(
   # callgrind: the instruction-count gate (meson suite "perf"), and
   # tools/run-tests.sh --valgrind
   valgrind
+  # wrtcframe-forward's test: a real SOCKS5 client
+  curl
 )
 
 # Skip apt entirely when everything is already there (fast re-runs).

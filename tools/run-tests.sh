@@ -69,7 +69,10 @@ elif [ "$mode" = "--sanitize" ]; then
   # plugin: the same problem.
   # The "perf" suite counts instructions under callgrind: in the normal
   # build only (ASan's own instructions would be counted too).
-  suites=(--no-suite docs --no-suite python --no-suite launch --no-suite perf)
+  # The "forward" suite runs wrtcframe-forward processes from python3,
+  # with the normal build's plugins only.
+  suites=(--no-suite docs --no-suite python --no-suite launch --no-suite perf
+    --no-suite forward)
   # ASan makes GStreamer and webrtcbin several times slower: give every
   # bounded wait (Check's, meson's and the tests' own) three times longer.
   wrapper=(--timeout-multiplier 3)

@@ -45,6 +45,7 @@
 #define REASON_CONFIGURATION_ERROR 18
 
 #define READ_CHUNK 65536
+#define SINK_KEY "wrtcframe-forward-sink"   /* on src_N: its appsink */
 #define CONNECT_TIMEOUT_S 10
 #define HANDSHAKE_TIMEOUT_S 10
 /* how long a connection done both ways waits for the peer's
@@ -59,7 +60,7 @@ typedef struct
   Forward *fw;
   guint32 no;
   GSocketConnection *sc;
-  GstElement *appsrc, *appsink;
+  GstElement *appsrc;
   GstPad *sink_pad;             /* our request pad on the tunnel */
   ForwardTarget target;
 
@@ -273,17 +274,41 @@ on_tunnel_pad_added (GstElement * tunnel, GstPad * pad, Forward * fw)
         "enable-last-sample", FALSE, NULL);
     gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, conn_ref (c),
         (GDestroyNotify) conn_unref);
-    g_mutex_lock (&c->lock);
-    c->appsink = gst_object_ref (sink);
-    g_mutex_unlock (&c->lock);
     conn_unref (c);
   }
   gst_bin_add (GST_BIN (fw->pipeline), sink);
+  g_object_set_data_full (G_OBJECT (pad), SINK_KEY, gst_object_ref (sink),
+      gst_object_unref);
   gst_element_sync_state_with_parent (sink);
   sinkpad = gst_element_get_static_pad (sink, "sink");
   if (gst_pad_link (pad, sinkpad) != GST_PAD_LINK_OK)
     g_printerr ("wrtcframe-forward: cannot link %s\n", GST_PAD_NAME (pad));
   gst_object_unref (sinkpad);
+}
+
+static gboolean
+remove_element (GstElement * e)
+{
+  GstObject *bin = gst_object_get_parent (GST_OBJECT (e));
+
+  gst_element_set_state (e, GST_STATE_NULL);
+  if (bin) {
+    gst_bin_remove (GST_BIN (bin), e);
+    gst_object_unref (bin);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* framedemux removed src_N (the peer closed the connection): its sink goes,
+ * from the main loop, not from a streaming thread */
+static void
+on_tunnel_pad_removed (GstElement * tunnel, GstPad * pad, Forward * fw)
+{
+  GstElement *sink = g_object_steal_data (G_OBJECT (pad), SINK_KEY);
+
+  if (sink)
+    g_idle_add_full (G_PRIORITY_DEFAULT, (GSourceFunc) remove_element, sink,
+        gst_object_unref);
 }
 
 /* ---- the control connection ---- */
@@ -464,13 +489,19 @@ conn_finish (Conn * c)
 {
   Forward *fw = c->fw;
   gint64 end = g_get_monotonic_time () + CLOSE_WAIT_US;
-  GstElement *sink;
 
   g_mutex_lock (&c->lock);
   while (!c->failed && !(c->writer_done && (c->reader_done ||
               !c->appsrc)) && !fw->stopping)
     g_cond_wait (&c->cond, &c->lock);
   g_mutex_unlock (&c->lock);
+  /* stopped before its pad goes: a push into a released pad would be a
+   * not-linked error (all its data is in when reader_done) */
+  if (c->appsrc) {
+    gst_element_set_state (c->appsrc, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (fw->pipeline), c->appsrc);
+    gst_clear_object (&c->appsrc);
+  }
   if (c->sink_pad) {
     gst_element_release_request_pad (fw->tunnel, c->sink_pad);
     gst_clear_object (&c->sink_pad);
@@ -480,20 +511,11 @@ conn_finish (Conn * c)
   g_mutex_lock (&c->lock);
   while (!c->peer_closed && !fw->stopping &&
       g_cond_wait_until (&c->cond, &c->lock, end));
-  sink = c->appsink;
-  c->appsink = NULL;
+  /* the appsink stays until its src_N goes (on_tunnel_pad_removed):
+   * whatever still comes is taken and dropped, so it is acknowledged */
+  c->failed = TRUE;
   g_mutex_unlock (&c->lock);
   conn_forget (c);
-  if (c->appsrc) {
-    gst_element_set_state (c->appsrc, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (fw->pipeline), c->appsrc);
-    gst_clear_object (&c->appsrc);
-  }
-  if (sink) {
-    gst_element_set_state (sink, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (fw->pipeline), sink);
-    gst_object_unref (sink);
-  }
   if (c->sc)
     g_io_stream_close (G_IO_STREAM (c->sc), NULL, NULL);
 }
@@ -781,6 +803,16 @@ on_bus (GstBus * bus, GstMessage * msg, Forward * fw)
   switch (GST_MESSAGE_TYPE (msg)) {
     case GST_MESSAGE_ERROR:
       gst_message_parse_error (msg, &err, &dbg);
+      if (GST_MESSAGE_SRC (msg) != GST_OBJECT (fw->tunnel) &&
+          !gst_object_has_as_ancestor (GST_MESSAGE_SRC (msg),
+              GST_OBJECT (fw->tunnel))) {
+        /* one connection's element: that connection is gone already */
+        g_printerr ("wrtcframe-forward: %s: %s\n",
+            GST_MESSAGE_SRC_NAME (msg), err->message);
+        g_clear_error (&err);
+        g_free (dbg);
+        break;
+      }
       g_printerr ("wrtcframe-forward: tunnel failed: %s (%s)\n", err->message,
           dbg ? dbg : "");
       g_clear_error (&err);
@@ -876,6 +908,8 @@ build_tunnel (Forward * fw)
       G_CALLBACK (on_control_message), fw);
   g_signal_connect (fw->tunnel, "pad-added",
       G_CALLBACK (on_tunnel_pad_added), fw);
+  g_signal_connect (fw->tunnel, "pad-removed",
+      G_CALLBACK (on_tunnel_pad_removed), fw);
   return TRUE;
 }
 
