@@ -171,28 +171,60 @@ conn_socket (Conn * c)
   return c->sc ? g_socket_connection_get_socket (c->sc) : NULL;
 }
 
-/* Wakes whatever blocks on the socket, and makes its close a reset. */
+/* Resets the socket at once (the local peer sees ECONNRESET, not an EOF
+ * first) and wakes whatever blocks on it. Connecting to AF_UNSPEC is
+ * Linux's way to abort a TCP connection; where it is refused, a shutdown
+ * still wakes the blocked calls and the close (linger 0) resets. */
 static void
 conn_abort_socket (Conn * c)
 {
   GSocket *s = conn_socket (c);
   struct linger lg = { 1, 0 };
+  struct sockaddr unspec = { .sa_family = AF_UNSPEC };
 
   if (!s)
     return;
   setsockopt (g_socket_get_fd (s), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  shutdown (g_socket_get_fd (s), SHUT_RDWR);
+  if (connect (g_socket_get_fd (s), &unspec, sizeof unspec) != 0)
+    shutdown (g_socket_get_fd (s), SHUT_RDWR);
 }
 
+/* Before the connection opened nothing uses its socket: the SOCKS5 side
+ * still answers the client with the reason, and closes. */
 static void
 conn_fail (Conn * c, guint16 reason)
 {
+  gboolean in_use;
+
   g_mutex_lock (&c->lock);
   c->failed = TRUE;
   c->reason = reason;
+  in_use = c->opened;
   g_cond_broadcast (&c->cond);
   g_mutex_unlock (&c->lock);
-  conn_abort_socket (c);
+  if (in_use)
+    conn_abort_socket (c);
+}
+
+/* The socket carries data from now on, unless the connection failed
+ * meanwhile (then it is reset). */
+static gboolean
+conn_start_io (Conn * c)
+{
+  gboolean ok;
+
+  g_mutex_lock (&c->lock);
+  ok = !c->failed;
+  if (ok) {
+    c->opened = TRUE;
+    if (c->writer_done)         /* SendEOF came while connecting */
+      shutdown (g_socket_get_fd (conn_socket (c)), SHUT_WR);
+  }
+  g_cond_broadcast (&c->cond);
+  g_mutex_unlock (&c->lock);
+  if (!ok)
+    conn_abort_socket (c);
+  return ok;
 }
 
 /* ---- writing the socket: the tunnel's src_N ---- */
@@ -526,16 +558,16 @@ reason_of (const GError * err)
   return REASON_CONNECTION_FAILED;
 }
 
-/* Resolves and checks the target: the first allowed address, or NULL with
- * *reason set. */
-static GSocketAddress *
+/* Resolves and checks the target: its allowed addresses, in the
+ * resolver's order, or NULL with *reason set. */
+static GList *
 serve_resolve (Forward * fw, Conn * c, guint16 * reason)
 {
   GResolver *resolver = g_resolver_get_default ();
   GError *err = NULL;
   GList *addrs = g_resolver_lookup_by_name (resolver, c->target.host, NULL,
       &err);
-  GSocketAddress *chosen = NULL;
+  GList *allowed = NULL;
   gboolean name_ok = forward_rules_allow (fw->rules, c->target.host, NULL,
       c->target.port);
 
@@ -547,21 +579,46 @@ serve_resolve (Forward * fw, Conn * c, guint16 * reason)
     g_error_free (err);
     return NULL;
   }
-  for (GList * l = addrs; l && !chosen; l = l->next) {
+  for (GList * l = addrs; l; l = l->next) {
     gchar *text = g_inet_address_to_string (l->data);
 
     if (name_ok || forward_rules_allow (fw->rules, c->target.host, text,
             c->target.port))
-      chosen = g_inet_socket_address_new (l->data, c->target.port);
+      allowed = g_list_prepend (allowed,
+          g_inet_socket_address_new (l->data, c->target.port));
     g_free (text);
   }
   g_resolver_free_addresses (addrs);
-  if (!chosen) {
+  if (!allowed) {
     g_printerr ("wrtcframe-forward: connection %u: target %s:%u refused: "
         "not in --allow\n", c->no, c->target.host, c->target.port);
     *reason = REASON_CONFIGURATION_ERROR;
   }
-  return chosen;
+  return g_list_reverse (allowed);
+}
+
+/* The first of @addrs that accepts a connection (a name such as localhost
+ * may resolve to an address nothing listens on first). */
+static GSocketConnection *
+serve_connect (Conn * c, GList * addrs, guint16 * reason)
+{
+  GSocketClient *client = g_socket_client_new ();
+  GSocketConnection *sc = NULL;
+
+  g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
+  for (GList * l = addrs; l && !sc; l = l->next) {
+    GError *err = NULL;
+
+    sc = g_socket_client_connect (client, l->data, NULL, &err);
+    if (!sc) {
+      g_printerr ("wrtcframe-forward: connection %u: %s:%u: %s\n", c->no,
+          c->target.host, c->target.port, err->message);
+      *reason = reason_of (err);
+      g_error_free (err);
+    }
+  }
+  g_object_unref (client);
+  return sc;
 }
 
 static gpointer
@@ -570,38 +627,21 @@ serve_conn_thread (gpointer data)
   Conn *c = data;
   Forward *fw = c->fw;
   guint16 reason = REASON_CONNECTION_FAILED;
-  GSocketAddress *addr = serve_resolve (fw, c, &reason);
-  GError *err = NULL;
+  GList *addrs = serve_resolve (fw, c, &reason);
 
-  if (addr) {
-    GSocketClient *client = g_socket_client_new ();
-
-    g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
-    c->sc = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (addr),
-        NULL, &err);
-    g_object_unref (client);
-    g_object_unref (addr);
-    if (!c->sc) {
-      g_printerr ("wrtcframe-forward: connection %u: %s:%u: %s\n", c->no,
-          c->target.host, c->target.port, err->message);
-      reason = reason_of (err);
-      g_error_free (err);
-    } else {
+  if (addrs) {
+    c->sc = serve_connect (c, addrs, &reason);
+    g_list_free_full (addrs, g_object_unref);
+    if (c->sc)
       g_socket_set_timeout (conn_socket (c), 0);
-    }
   }
   if (!c->sc) {
     send_control (fw, CODE_CLOSE, c->no, reason);
     conn_fail (c, reason);
   } else if (conn_open_tunnel (c, c->no, NULL)) {
     send_control (fw, CODE_OPENED, c->no, -1);
-    g_mutex_lock (&c->lock);
-    c->opened = TRUE;
-    if (c->writer_done)         /* SendEOF came while connecting */
-      shutdown (g_socket_get_fd (conn_socket (c)), SHUT_WR);
-    g_cond_broadcast (&c->cond);
-    g_mutex_unlock (&c->lock);
-    conn_pump (c);
+    if (conn_start_io (c))
+      conn_pump (c);
   }
   conn_finish (c);
   conn_unref (c);
@@ -655,11 +695,8 @@ on_local_connection (GThreadedSocketService * service,
           opened ? 0 : socks_reply_code (reason));
     }
     if (!fw->socks5 || opened) {
-      g_mutex_lock (&c->lock);
-      c->opened = TRUE;         /* writes may go to the socket */
-      g_cond_broadcast (&c->cond);
-      g_mutex_unlock (&c->lock);
-      conn_pump (c);
+      if (conn_start_io (c))
+        conn_pump (c);
     } else {
       gst_app_src_end_of_stream (GST_APP_SRC (c->appsrc));
     }
