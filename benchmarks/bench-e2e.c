@@ -60,6 +60,7 @@ typedef struct
 {
   gdouble frames_per_s;
   gdouble mb_per_s;
+  gdouble cpu_ms_per_mb;        /* both peers: all threads of the process */
   gchar *detail;                /* ours: how the frames went out */
 } Result;
 
@@ -217,6 +218,16 @@ wait_received (Run * run, GstElement * a, GstElement * b, guint64 bytes,
   return TRUE;
 }
 
+static gdouble
+cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* Warm-up, then the measuring window, both at the receiver. */
 static gboolean
 measure (Run * run, GstElement * a, GstElement * b, const Timing * t,
@@ -224,14 +235,17 @@ measure (Run * run, GstElement * a, GstElement * b, const Timing * t,
 {
   guint64 b0, b1;
   gint64 t0, t1;
+  gdouble cpu0, cpu1;
 
   if (!wait_received (run, a, b, 1, WAIT_S, "first data"))
     return FALSE;
   g_usleep (t->warmup_s * G_USEC_PER_SEC);
   t0 = g_get_monotonic_time ();
+  cpu0 = cpu_seconds ();
   b0 = __atomic_load_n (&run->rx_bytes, __ATOMIC_RELAXED);
   g_usleep (t->window_s * G_USEC_PER_SEC);
   t1 = g_get_monotonic_time ();
+  cpu1 = cpu_seconds ();
   b1 = __atomic_load_n (&run->rx_bytes, __ATOMIC_RELAXED);
   if (run_failed (run) || !check_bus (run, a) || !check_bus (run, b))
     return FALSE;
@@ -246,6 +260,7 @@ measure (Run * run, GstElement * a, GstElement * b, const Timing * t,
   }
   res->mb_per_s = (b1 - b0) / ((t1 - t0) / 1e6) / 1e6;
   res->frames_per_s = (b1 - b0) / (gdouble) run->size / ((t1 - t0) / 1e6);
+  res->cpu_ms_per_mb = b1 > b0 ? (cpu1 - cpu0) * 1e3 / ((b1 - b0) / 1e6) : 0;
   return TRUE;
 }
 
@@ -814,6 +829,7 @@ bench_e2e_run (int argc, char **argv)
   guint reps = 3, s, r, k, i;
   gdouble fps[N_PATHS][G_N_ELEMENTS (all_sizes)];
   gdouble mbs[N_PATHS][G_N_ELEMENTS (all_sizes)];
+  gdouble cpus[N_PATHS][G_N_ELEMENTS (all_sizes)];
   guint8 *data;
   gboolean quick = FALSE, all_met = TRUE;
 
@@ -856,13 +872,13 @@ bench_e2e_run (int argc, char **argv)
       reps);
 
   for (s = 0; s < n_sizes; s++) {
-    gdouble f[N_PATHS][16], m[N_PATHS][16];
+    gdouble f[N_PATHS][16], m[N_PATHS][16], c[N_PATHS][16];
 
     for (r = 0; r < reps; r++) {
       for (k = 0; k < N_PATHS; k++) {
         /* alternate which path goes first */
         PathKind kind = (k + r) % N_PATHS;
-        Result res = { 0, 0, NULL };
+        Result res = { 0, };
 
         if (!run_once (kind, data, sizes[s], &t, &res)) {
           g_free (data);
@@ -870,20 +886,24 @@ bench_e2e_run (int argc, char **argv)
         }
         f[kind][r] = res.frames_per_s;
         m[kind][r] = res.mb_per_s;
-        g_print ("  run %u %-4s %6u B: %10.0f frames/s %8.2f MB/s  %s\n",
-            r + 1, path_names[kind], sizes[s], res.frames_per_s,
-            res.mb_per_s, res.detail ? res.detail : "");
+        c[kind][r] = res.cpu_ms_per_mb;
+        g_print ("  run %u %-4s %6u B: %10.0f frames/s %8.2f MB/s %7.1f "
+            "CPU ms/MB  %s\n", r + 1, path_names[kind], sizes[s],
+            res.frames_per_s, res.mb_per_s, res.cpu_ms_per_mb,
+            res.detail ? res.detail : "");
         g_free (res.detail);
       }
     }
     for (k = 0; k < N_PATHS; k++) {
       fps[k][s] = median (f[k], reps);
       mbs[k][s] = median (m[k], reps);
+      cpus[k][s] = median (c[k], reps);
     }
   }
 
-  g_print ("\n%6s %14s %10s %14s %10s %8s  %s\n", "size", "ours frames/s",
-      "ours MB/s", "raw msgs/s", "raw MB/s", "ratio", "target");
+  g_print ("\n%6s %14s %10s %14s %10s %8s %10s %10s  %s\n", "size",
+      "ours frames/s", "ours MB/s", "raw msgs/s", "raw MB/s", "ratio",
+      "ours CPU", "raw CPU", "target");
   for (s = 0; s < n_sizes; s++) {
     gdouble ratio = fps[PATH_OURS][s] / fps[PATH_RAW][s];
     const gchar *target = "";
@@ -897,12 +917,14 @@ bench_e2e_run (int argc, char **argv)
       target = met ? ">= 0.9x MB/s: met" : ">= 0.9x MB/s: MISSED";
     }
     all_met = all_met && met;
-    g_print ("%6u %14.0f %10.2f %14.0f %10.2f %7.2fx  %s\n", sizes[s],
-        fps[PATH_OURS][s], mbs[PATH_OURS][s], fps[PATH_RAW][s],
-        mbs[PATH_RAW][s], ratio, target);
+    g_print ("%6u %14.0f %10.2f %14.0f %10.2f %7.2fx %10.1f %10.1f  %s\n",
+        sizes[s], fps[PATH_OURS][s], mbs[PATH_OURS][s], fps[PATH_RAW][s],
+        mbs[PATH_RAW][s], ratio, cpus[PATH_OURS][s], cpus[PATH_RAW][s],
+        target);
   }
   g_print ("(ratio = ours / raw; same frame size, so frames/s and MB/s "
-      "ratios are equal)\n");
+      "ratios are equal; CPU: ms of CPU time, all threads of both peers, per "
+      "MB received)\n");
   g_print ("peak RSS of the whole run: %.1f MiB\n", peak_rss_kib () / 1024.0);
   g_print ("targets: %s\n", all_met ? "all met" : "some MISSED");
   g_free (data);
