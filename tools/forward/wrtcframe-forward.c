@@ -23,6 +23,8 @@
 #include <string.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
@@ -169,6 +171,17 @@ static GSocket *
 conn_socket (Conn * c)
 {
   return c->sc ? g_socket_connection_get_socket (c->sc) : NULL;
+}
+
+/* Blocking without a timeout, and no Nagle delay: the tunnel batches on
+ * its own, and a small request must not wait for an earlier one's ack. */
+static void
+conn_socket_setup (Conn * c)
+{
+  GSocket *s = conn_socket (c);
+
+  g_socket_set_timeout (s, 0);
+  g_socket_set_option (s, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 }
 
 /* Resets the socket at once (the local peer sees ECONNRESET, not an EOF
@@ -633,7 +646,7 @@ serve_conn_thread (gpointer data)
     c->sc = serve_connect (c, addrs, &reason);
     g_list_free_full (addrs, g_object_unref);
     if (c->sc)
-      g_socket_set_timeout (conn_socket (c), 0);
+      conn_socket_setup (c);
   }
   if (!c->sc) {
     send_control (fw, CODE_CLOSE, c->no, reason);
@@ -660,6 +673,7 @@ on_local_connection (GThreadedSocketService * service,
   gboolean ok = TRUE;
 
   c->sc = g_object_ref (sc);
+  conn_socket_setup (c);
   if (fw->socks5) {
     /* a client that stalls in its handshake does not keep a thread */
     g_socket_set_timeout (s, HANDSHAKE_TIMEOUT_S);
