@@ -14,16 +14,6 @@
 
 G_BEGIN_DECLS
 
-/* Close reasons (docs/wire-format.md) that have a SOCKS5 reply of their
- * own. */
-#define REASON_NORMAL 0
-#define REASON_TIMEOUT 2
-#define REASON_CONNECTION_LOST 9
-#define REASON_CONNECTION_FAILED 10
-#define REASON_TUNNEL_CLOSED 11
-#define REASON_RESOLUTION_FAILED 16
-#define REASON_CONFIGURATION_ERROR 18
-
 /* Reads the greeting and the CONNECT request into @target. FALSE, after
  * the reply the protocol asks for, when the client is not one. */
 gboolean socks_handshake (GSocketConnection * sc, ForwardTarget * target);

@@ -14,6 +14,16 @@
 
 G_BEGIN_DECLS
 
+/* CloseConnection reasons (docs/wire-format.md) that wrtcframe-forward
+ * sends or answers. */
+#define REASON_NORMAL 0
+#define REASON_TIMEOUT 2
+#define REASON_CONNECTION_LOST 9
+#define REASON_CONNECTION_FAILED 10
+#define REASON_TUNNEL_CLOSED 11
+#define REASON_RESOLUTION_FAILED 16
+#define REASON_CONFIGURATION_ERROR 18
+
 typedef struct
 {
   gchar *host;                  /* IPv4/IPv6 literal or a domain name */

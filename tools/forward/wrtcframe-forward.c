@@ -31,18 +31,18 @@
 #include <gst/gst.h>
 #include <gst/app/app.h>
 
+#include "forward-connect.h"
 #include "forward-socks5.h"
-#include "forward-target.h"
 
 #define CODE_OPEN 101
 #define CODE_CLOSE 102
 #define CODE_OPENED 103
 
-/* close reasons: forward-socks5.h */
+/* close reasons: forward-target.h */
 
 #define READ_CHUNK 65536
 #define SINK_KEY "wrtcframe-forward-sink"   /* on src_N: its appsink */
-#define CONNECT_TIMEOUT_S 10
+#define CONNECT_TIMEOUT_S 10       /* each address of a target */
 #define HANDSHAKE_TIMEOUT_S 10
 /* how long a connection done both ways waits for the peer's
  * CloseConnection before it is torn down anyway */
@@ -561,93 +561,17 @@ conn_finish (Conn * c)
 
 /* ---- serve: connect the target ---- */
 
-static guint16
-reason_of (const GError * err)
-{
-  if (err->domain == G_RESOLVER_ERROR)
-    return REASON_RESOLUTION_FAILED;
-  if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    return REASON_TIMEOUT;
-  return REASON_CONNECTION_FAILED;
-}
-
-/* Resolves and checks the target: its allowed addresses, in the
- * resolver's order, or NULL with *reason set. */
-static GList *
-serve_resolve (Forward * fw, Conn * c, guint16 * reason)
-{
-  GResolver *resolver = g_resolver_get_default ();
-  GError *err = NULL;
-  GList *addrs = g_resolver_lookup_by_name (resolver, c->target.host, NULL,
-      &err);
-  GList *allowed = NULL;
-  gboolean name_ok = forward_rules_allow (fw->rules, c->target.host, NULL,
-      c->target.port);
-
-  g_object_unref (resolver);
-  if (!addrs) {
-    g_printerr ("wrtcframe-forward: connection %u: cannot resolve %s: %s\n",
-        c->no, c->target.host, err->message);
-    *reason = REASON_RESOLUTION_FAILED;
-    g_error_free (err);
-    return NULL;
-  }
-  for (GList * l = addrs; l; l = l->next) {
-    gchar *text = g_inet_address_to_string (l->data);
-
-    if (name_ok || forward_rules_allow (fw->rules, c->target.host, text,
-            c->target.port))
-      allowed = g_list_prepend (allowed,
-          g_inet_socket_address_new (l->data, c->target.port));
-    g_free (text);
-  }
-  g_resolver_free_addresses (addrs);
-  if (!allowed) {
-    g_printerr ("wrtcframe-forward: connection %u: target %s:%u refused: "
-        "not in --allow\n", c->no, c->target.host, c->target.port);
-    *reason = REASON_CONFIGURATION_ERROR;
-  }
-  return g_list_reverse (allowed);
-}
-
-/* The first of @addrs that accepts a connection (a name such as localhost
- * may resolve to an address nothing listens on first). */
-static GSocketConnection *
-serve_connect (Conn * c, GList * addrs, guint16 * reason)
-{
-  GSocketClient *client = g_socket_client_new ();
-  GSocketConnection *sc = NULL;
-
-  g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
-  for (GList * l = addrs; l && !sc; l = l->next) {
-    GError *err = NULL;
-
-    sc = g_socket_client_connect (client, l->data, NULL, &err);
-    if (!sc) {
-      g_printerr ("wrtcframe-forward: connection %u: %s:%u: %s\n", c->no,
-          c->target.host, c->target.port, err->message);
-      *reason = reason_of (err);
-      g_error_free (err);
-    }
-  }
-  g_object_unref (client);
-  return sc;
-}
-
 static gpointer
 serve_conn_thread (gpointer data)
 {
   Conn *c = data;
   Forward *fw = c->fw;
   guint16 reason = REASON_CONNECTION_FAILED;
-  GList *addrs = serve_resolve (fw, c, &reason);
 
-  if (addrs) {
-    c->sc = serve_connect (c, addrs, &reason);
-    g_list_free_full (addrs, g_object_unref);
-    if (c->sc)
-      conn_socket_setup (c);
-  }
+  c->sc = forward_connect (&c->target, fw->rules, c->no, CONNECT_TIMEOUT_S,
+      &reason);
+  if (c->sc)
+    conn_socket_setup (c);
   if (!c->sc) {
     send_control (fw, CODE_CLOSE, c->no, reason);
     conn_fail (c, reason);
