@@ -140,9 +140,10 @@ class Target:
     P tok  read 16 KiB, wait for resume(), then read until EOF and record.
     n and tok are 8 bytes, big-endian."""
 
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind((LOOPBACK, 0))
+    def __init__(self, host=LOOPBACK):
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else
+                                  socket.AF_INET)
+        self.sock.bind((host, 0))
         self.sock.listen(512)
         self.port = self.sock.getsockname()[1]
         self.accepted = 0
@@ -241,8 +242,8 @@ class Target:
 
 # ---- clients ----
 
-def connect(port):
-    s = socket.create_connection((LOOPBACK, port), timeout=SOCKET_TIMEOUT)
+def connect(port, host=LOOPBACK):
+    s = socket.create_connection((host, port), timeout=SOCKET_TIMEOUT)
     s.settimeout(SOCKET_TIMEOUT)
     return s
 
@@ -638,6 +639,44 @@ def case_allow_refusal(pair, socks_port, target):
     check(target.accepted == before, "a refused target was connected")
 
 
+def case_socks_ipv6(socks_port, port6):
+    s, rep = socks_connect(socks_port, 4, "::1", port6)
+    check(rep == 0, "CONNECT [::1]:%d: reply %d" % (port6, rep))
+    data = os.urandom(100000)
+    s.sendall(b"E" + data)
+    s.shutdown(socket.SHUT_WR)
+    got = read_to_eof(s)
+    s.close()
+    check(got == b"E" + data, "through [::1]: %d of %d bytes back" % (
+        len(got) - 1, len(data)))
+
+
+def case_command_line(t):
+    """Exit codes of the documented failures that need no peer."""
+    def run(args):
+        return subprocess.run([t.forward] + args, capture_output=True,
+                              text=True, timeout=60)
+    r = run([])
+    check(r.returncode == 1, "no arguments: exit %d, not 1" % r.returncode)
+    r = run(["serve", "-s", t.uri])
+    check(r.returncode == 1, "serve without --allow: exit %d" % r.returncode)
+    busy = socket.socket()
+    busy.bind((LOOPBACK, 0))
+    busy.listen()
+    r = run(["listen", "-s", t.uri, "--local", "%s:%d" % (
+        LOOPBACK, busy.getsockname()[1]), "--remote-target", "127.0.0.1:9"])
+    busy.close()
+    check(r.returncode == 3 and "cannot listen" in r.stderr,
+          "a busy local port: exit %d (%s)" % (r.returncode, r.stderr))
+    dead = socket.socket()
+    dead.bind((LOOPBACK, 0))
+    uri = "ws://%s:%d" % (LOOPBACK, dead.getsockname()[1])
+    dead.close()
+    r = run(["serve", "-s", uri, "--allow", "*:*"])
+    check(r.returncode == 2 and "signalling server" in r.stderr,
+          "no signalling server: exit %d (%s)" % (r.returncode, r.stderr))
+
+
 def case_socks_garbage(socks_port):
     def ends(s, what):
         s.settimeout(20)
@@ -685,6 +724,10 @@ def main():
         return 1
     t = Test(server_exe, forward_exe)
     target = Target()
+    try:
+        target6 = Target("::1")
+    except OSError:
+        target6 = None                           # no IPv6 loopback here
     dead = socket.socket()
     dead.bind((LOOPBACK, 0))
     dead_port = dead.getsockname()[1]
@@ -709,6 +752,7 @@ def main():
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
 
     try:
+        t.case("exit codes without a peer", case_command_line, t)
         fwd = Pair(t, "fwd", "%s:%d" % (LOOPBACK, target.port),
                    ["--local", "%s:0" % LOOPBACK, "--remote-target",
                     "%s:%d" % (LOOPBACK, target.port)])
@@ -735,7 +779,8 @@ def main():
 
         allow = ",".join("%s:%d" % (h, p) for h, p in (
             (LOOPBACK, http_port), ("localhost", http_port),
-            (LOOPBACK, dead_port)))
+            (LOOPBACK, dead_port)) + ((("[::1]", target6.port),)
+                                      if target6 else ()))
         socks = Pair(t, "socks", allow, ["--socks5", "%s:0" % LOOPBACK])
         for name in ("f0", "f1", "f1M", "f64M"):
             t.case("SOCKS5 curl %s" % name, curl_file, t, socks.port,
@@ -748,6 +793,11 @@ def main():
                dead_port)
         t.case("SOCKS5 a target outside --allow", case_allow_refusal, socks,
                socks.port, target)
+        if target6:
+            t.case("SOCKS5 CONNECT to an IPv6 address", case_socks_ipv6,
+                   socks.port, target6.port)
+        else:
+            print("skipped SOCKS5 IPv6: ::1 cannot be bound here")
         t.case("SOCKS5 garbage from the client", case_socks_garbage,
                socks.port)
         t.case("SOCKS5 still serves after all that", curl_file, t,
