@@ -308,6 +308,13 @@ ensure_open (GstDataChannelSink * self)
       NULL);
   GST_DEBUG_OBJECT (self, "data channel open");
   self->opened = TRUE;
+  /* Each message costs tens of us (SCTP, DTLS, a datagram) even when the
+   * channel never fills: ask framemux to pack frames for good, not only
+   * after a wait. */
+  gst_pad_push_event (GST_BASE_SINK_PAD (self),
+      gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+          gst_structure_new ("wrtc-backpressure", "persistent",
+              G_TYPE_BOOLEAN, TRUE, NULL)));
   return GST_FLOW_OK;
 }
 

@@ -49,6 +49,8 @@
  *   renewed by each such event, chains then always queue, and the task
  *   packs the frames into full output buffers: a single upstream thread,
  *   blocked in its own push, would otherwise never coalesce anything.
+ *   With the field "persistent" (boolean TRUE) the fast path stays off
+ *   until READY: for a downstream whose every buffer is costly.
  * * Otherwise the frame is queued on its pad and a task on the source pad
  *   drains the queues: it takes one frame from each pad with queued data in
  *   turn (round-robin, so no connection can starve another and an idle
@@ -336,7 +338,8 @@ struct _GstFrameMux
   gboolean announce;
   gboolean forward_eos;
   gboolean pushing;             /* someone is the pusher */
-  gint64 coalesce_until;        /* monotonic us; 0: fast path allowed */
+  gint64 coalesce_until;        /* monotonic us; 0: fast path allowed,
+                                 * G_MAXINT64: never (until READY) */
   gboolean stopping;            /* going to READY, or src inactive */
   gboolean task_waiting;
   gboolean eos_sent;
@@ -1076,7 +1079,8 @@ coalescing (GstFrameMux * mux)
 {
   if (G_LIKELY (mux->coalesce_until == 0))
     return FALSE;
-  if (g_get_monotonic_time () < mux->coalesce_until)
+  if (mux->coalesce_until == G_MAXINT64 ||
+      g_get_monotonic_time () < mux->coalesce_until)
     return TRUE;
   GST_DEBUG_OBJECT (mux, "no backpressure for a while: fast path again");
   mux->coalesce_until = 0;
@@ -1502,10 +1506,19 @@ gst_frame_mux_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
           return sent;
         }
       } else if (gst_event_has_name (event, "wrtc-backpressure")) {
+        gboolean persistent = FALSE;
+
+        gst_structure_get_boolean (gst_event_get_structure (event),
+            "persistent", &persistent);
         g_mutex_lock (&mux->lock);
         if (mux->coalesce_until == 0)
-          GST_DEBUG_OBJECT (mux, "downstream backpressure: coalescing");
-        mux->coalesce_until = g_get_monotonic_time () + BACKPRESSURE_HOLD_US;
+          GST_DEBUG_OBJECT (mux, "downstream backpressure%s: coalescing",
+              persistent ? " (persistent)" : "");
+        if (persistent)
+          mux->coalesce_until = G_MAXINT64;
+        else if (mux->coalesce_until != G_MAXINT64)
+          mux->coalesce_until = g_get_monotonic_time () +
+              BACKPRESSURE_HOLD_US;
         g_mutex_unlock (&mux->lock);
       }
       gst_event_unref (event);

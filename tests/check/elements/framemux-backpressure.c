@@ -180,6 +180,66 @@ GST_START_TEST (test_backpressure_coalesces)
 
 GST_END_TEST;
 
+/* "persistent": the task packs for good, a later plain event does not
+ * shorten that to 0.5 s. */
+GST_START_TEST (test_persistent_backpressure)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("framemux", "sink_1", "src");
+  GstPad *srcpad = gst_element_get_static_pad (h->element, "src");
+  gint64 deadline;
+  Probe p;
+  guint i;
+
+  g_object_set (h->element, "announce-connections", FALSE, NULL);
+  memset (&p, 0, sizeof (p));
+  g_mutex_init (&p.lock);
+  g_cond_init (&p.cond);
+  p.test_thread = g_thread_self ();
+  gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_BUFFER, src_probe, &p, NULL);
+  gst_harness_set_src_caps_str (h, "application/octet-stream");
+
+  fail_unless (gst_harness_push_upstream_event (h,
+          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+              gst_structure_new ("wrtc-backpressure", "persistent",
+                  G_TYPE_BOOLEAN, TRUE, NULL))));
+  fail_unless (gst_harness_push_upstream_event (h,
+          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+              gst_structure_new_empty ("wrtc-backpressure"))));
+  g_usleep (600 * 1000);
+  g_mutex_lock (&p.lock);
+  p.hold = TRUE;
+  g_mutex_unlock (&p.lock);
+
+  /* past the 0.5 s of a plain event, the task still takes the frame */
+  push_frame (h, 1);
+  deadline = g_get_monotonic_time () + WAIT_S * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&p.lock);
+  while (!p.held && g_get_monotonic_time () < deadline)
+    g_cond_wait_until (&p.cond, &p.lock, deadline);
+  fail_unless (p.held, "the task did not push the frame within %d s", WAIT_S);
+  g_mutex_unlock (&p.lock);
+  for (i = 0; i < 5; i++)
+    push_frame (h, 2 + i);
+  g_mutex_lock (&p.lock);
+  p.hold = FALSE;
+  g_cond_broadcast (&p.cond);
+  g_mutex_unlock (&p.lock);
+  check_frames (gst_harness_pull (h), 1, 1);
+  check_frames (gst_harness_pull (h), 5, 2);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+  g_mutex_lock (&p.lock);
+  fail_unless_equals_int (p.from_test, 0);
+  fail_unless_equals_int (p.from_task, 2);
+  g_mutex_unlock (&p.lock);
+
+  gst_object_unref (srcpad);
+  gst_harness_teardown (h);
+  g_mutex_clear (&p.lock);
+  g_cond_clear (&p.cond);
+}
+
+GST_END_TEST;
+
 /* Other custom upstream events change nothing. */
 GST_START_TEST (test_other_events_ignored)
 {
@@ -207,6 +267,7 @@ framemux_backpressure_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_backpressure_coalesces);
+  tcase_add_test (tc, test_persistent_backpressure);
   tcase_add_test (tc, test_other_events_ignored);
   return s;
 }
