@@ -240,6 +240,47 @@ conn_start_io (Conn * c)
   return ok;
 }
 
+/* The socket failed (a reset, or a write error): CloseConnection with
+ * reason ConnectionLost, once, queued before anything that follows (the
+ * SendEOF of the reader that saw it too), then the socket is reset. */
+static void
+conn_lost (Conn * c)
+{
+  gboolean in_use;
+
+  g_mutex_lock (&c->lock);
+  if (c->failed) {
+    g_mutex_unlock (&c->lock);
+    return;
+  }
+  c->failed = TRUE;
+  c->reason = REASON_CONNECTION_LOST;
+  in_use = c->opened;
+  /* framemux only queues it: nothing calls back into us */
+  send_control (c->fw, CODE_CLOSE, c->no, REASON_CONNECTION_LOST);
+  g_cond_broadcast (&c->cond);
+  g_mutex_unlock (&c->lock);
+  if (in_use)
+    conn_abort_socket (c);
+}
+
+/* Read an EOF: was it a reset? While our side still sends, the peer's FIN
+ * leaves the connection in CLOSE_WAIT and a reset in CLOSED. (After our
+ * own FIN, a FIN ends in CLOSED too: then it is taken as an EOF.) */
+static gboolean
+socket_was_reset (Conn * c)
+{
+  struct tcp_info ti;
+  socklen_t len = sizeof ti;
+  gboolean sending;
+
+  g_mutex_lock (&c->lock);
+  sending = !c->writer_done;
+  g_mutex_unlock (&c->lock);
+  return sending && getsockopt (g_socket_get_fd (conn_socket (c)),
+      IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == TCP_CLOSE;
+}
+
 /* ---- writing the socket: the tunnel's src_N ---- */
 
 static GstFlowReturn
@@ -266,11 +307,8 @@ on_new_sample (GstAppSink * sink, gpointer user_data)
     ok = g_output_stream_write_all (out, map.data, map.size, NULL, NULL,
         NULL);
     gst_buffer_unmap (buf, &map);
-    if (!ok) {
-      /* the local peer went away: tell the far side, keep draining */
-      send_control (c->fw, CODE_CLOSE, c->no, REASON_CONNECTION_LOST);
-      conn_fail (c, REASON_CONNECTION_LOST);
-    }
+    if (!ok)
+      conn_lost (c);            /* tell the far side, keep draining */
   }
   gst_sample_unref (sample);
   return GST_FLOW_OK;
@@ -499,16 +537,10 @@ conn_pump (Conn * c)
     n = g_input_stream_read (in, map.data, READ_CHUNK, NULL, &err);
     gst_buffer_unmap (buf, &map);
     if (n <= 0) {
-      gboolean failed;
-
       gst_buffer_unref (buf);
-      g_mutex_lock (&c->lock);
-      failed = c->failed;
-      g_mutex_unlock (&c->lock);
-      if (n < 0 && !failed) {
-        send_control (c->fw, CODE_CLOSE, c->no, REASON_CONNECTION_LOST);
-        conn_fail (c, REASON_CONNECTION_LOST);
-      }
+      /* a reset that a write took the error of reads as an EOF here */
+      if (n < 0 || socket_was_reset (c))
+        conn_lost (c);
       g_clear_error (&err);
       gst_app_src_end_of_stream (GST_APP_SRC (c->appsrc));
       return;
