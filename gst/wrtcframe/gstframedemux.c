@@ -42,7 +42,9 @@
  * `src_0` pad: OpenConnection creates the connection's pad (with the caps
  * framemux's send-caps put in it, if any) and emits
  * #GstFrameDemux::connection-opened; SendEOF pushes EOS on the pad;
- * CloseConnection pushes EOS (if SendEOF did not), removes the pad and
+ * CloseConnection pushes EOS (if SendEOF did not, first the custom
+ * downstream event `framedemux-connection-closed` with `conn` and
+ * `reason`, so downstream tells a reset from an end), removes the pad and
  * emits #GstFrameDemux::connection-closed. Data for a connection after its
  * SendEOF or CloseConnection is dropped and counted (`frames-after-close`).
  * Both signals are also posted as element messages
@@ -1063,9 +1065,15 @@ gst_frame_demux_close_conn (GstFrameDemux * self, FrameDemuxConn * conn)
   self->closing = g_list_prepend (self->closing, conn);
   GST_OBJECT_UNLOCK (self);
 
-  if (!conn->eos_sent)
+  if (!conn->eos_sent) {
+    /* downstream learns why before the EOS: a reset is not an EOF */
+    frame_demux_conn_queue_event (conn, gst_event_new_custom
+        (GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new
+            ("framedemux-connection-closed", "conn", G_TYPE_UINT,
+                conn->conn_no, "reason", G_TYPE_UINT, conn->close_reason,
+                NULL)), FALSE);
     frame_demux_conn_queue_event (conn, gst_event_new_eos (), TRUE);
-  else
+  } else
     frame_demux_conn_queue_event (conn, gst_event_new_custom
         (GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty
             ("framedemux-connection-closed")), TRUE);

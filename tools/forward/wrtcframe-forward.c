@@ -327,6 +327,23 @@ on_sink_eos (GstAppSink * sink, gpointer user_data)
   g_mutex_unlock (&c->lock);
 }
 
+/* framedemux tells why the peer closed the connection before the EOS it
+ * ends src_N with: a reset must not reach the socket as an EOF first (the
+ * control-message signal comes later, from another thread). */
+static GstPadProbeReturn
+on_src_pad_event (GstPad * pad, GstPadProbeInfo * info, Conn * c)
+{
+  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+  guint reason = REASON_NORMAL;
+
+  if (GST_EVENT_TYPE (ev) == GST_EVENT_CUSTOM_DOWNSTREAM &&
+      gst_event_has_name (ev, "framedemux-connection-closed") &&
+      gst_structure_get_uint (gst_event_get_structure (ev), "reason",
+          &reason) && reason != REASON_NORMAL)
+    conn_fail (c, reason);
+  return GST_PAD_PROBE_OK;
+}
+
 static void
 on_tunnel_pad_added (GstElement * tunnel, GstPad * pad, Forward * fw)
 {
@@ -350,6 +367,9 @@ on_tunnel_pad_added (GstElement * tunnel, GstPad * pad, Forward * fw)
     g_object_set (sink, "sync", FALSE, "async", FALSE,
         "enable-last-sample", FALSE, NULL);
     gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, conn_ref (c),
+        (GDestroyNotify) conn_unref);
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+        (GstPadProbeCallback) on_src_pad_event, conn_ref (c),
         (GDestroyNotify) conn_unref);
     conn_unref (c);
   }

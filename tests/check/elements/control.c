@@ -101,6 +101,8 @@ static const gchar *demux_expected[] = {
   "ctrl 103 00000008",
   /* sticky events reach a linked peer with the next data or EOS */
   "caps 8 application/octet-stream",
+  /* closed without SendEOF: why, before the EOS */
+  "closing 8 9",
   "eos 8",
   "removed 8",
   "closed 8 9",
@@ -243,6 +245,16 @@ log_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       g_free (str);
       break;
     }
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      if (gst_event_has_name (event, "framedemux-connection-closed")) {
+        guint conn = 0, reason = 0;
+
+        gst_structure_get (gst_event_get_structure (event), "conn",
+            G_TYPE_UINT, &conn, "reason", G_TYPE_UINT, &reason, NULL);
+        fail_unless_equals_int (conn, pad_conn (pad));
+        log_event ("closing %u %u", conn, reason);
+      }
+      break;
     default:
       break;
   }
@@ -341,6 +353,7 @@ log_sequence (const gchar * entry)
   if (sscanf (entry, "%15s %u", kind, &conn) == 2 &&
       (strcmp (kind, "caps") == 0 || strcmp (kind, "data") == 0 ||
           strcmp (kind, "eos") == 0 || strcmp (kind, "removed") == 0 ||
+          strcmp (kind, "closing") == 0 ||
           strcmp (kind, "closed") == 0))
     return g_strdup_printf ("connection %u", conn);
   return g_strdup ("element");
