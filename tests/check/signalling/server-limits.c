@@ -333,6 +333,35 @@ start_program (const gchar * const *args, gchar ** uri)
   return proc;
 }
 
+/* Reads the program's log (stderr) until a line holding @needle; returns
+ * the lines read (bounded: fails after the usual wait). */
+static gchar *
+wait_log_line (GSubprocess * proc, const gchar * needle)
+{
+  GDataInputStream *err = g_data_input_stream_new
+      (g_subprocess_get_stderr_pipe (proc));
+  GString *seen = g_string_new (NULL);
+  gboolean found = FALSE;
+
+  /* the pipe must not be closed with the stream: stop_program reads on */
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (err),
+      FALSE);
+  while (!found) {
+    LineRead lr = { FALSE, NULL };
+
+    g_data_input_stream_read_line_async (err, G_PRIORITY_DEFAULT, NULL,
+        on_line, &lr);
+    WAIT_FOR (lr.done, "the program's next log line");
+    fail_unless (lr.line != NULL, "the log ended without \"%s\": %s",
+        needle, seen->str);
+    found = strstr (lr.line, needle) != NULL;
+    g_string_append_printf (seen, "%s\n", lr.line);
+    g_free (lr.line);
+  }
+  g_object_unref (err);
+  return g_string_free (seen, FALSE);
+}
+
 /* SIGTERM: it must exit with 0. Returns what it logged. */
 static gchar *
 stop_program (GSubprocess * proc)
@@ -533,10 +562,11 @@ GST_START_TEST (test_program)
   c = client_connect_tls (uri, NULL);
   sync_list (c);
   client_free (c);
-  log = stop_program (proc);
+  /* the close reaches the program some time after client_free */
+  log = wait_log_line (proc, "disconnected");
   fail_unless (strstr (log, "connected from 127.0.0.1") != NULL, "%s", log);
-  fail_unless (strstr (log, "disconnected") != NULL, "%s", log);
   g_free (log);
+  g_free (stop_program (proc));
   g_free (uri);
 }
 
