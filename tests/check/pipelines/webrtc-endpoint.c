@@ -141,8 +141,22 @@ side_expect_eos (Side * side)
   GError *err = NULL;
   gchar *dbg = NULL;
 
-  fail_unless (msg != NULL, "%s: no EOS within %d s",
-      GST_ELEMENT_NAME (side->pipeline), WAIT_S);
+  if (msg == NULL) {
+    GstStructure *stats = NULL;
+    guint64 got[4];
+    gchar *text;
+
+    /* what the tunnel saw, so that a failure here can be read */
+    g_mutex_lock (&side->rx.lock);
+    memcpy (got, side->rx.received, sizeof (got));
+    g_mutex_unlock (&side->rx.lock);
+    g_object_get (side->tunnel, "stats", &stats, NULL);
+    text = stats ? gst_structure_to_string (stats) : g_strdup ("no stats");
+    fail ("%s: no EOS within %d s; received %" G_GUINT64_FORMAT "/%"
+        G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " on connections 1/2/3; %s",
+        GST_ELEMENT_NAME (side->pipeline), WAIT_S, got[1], got[2], got[3],
+        text);
+  }
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
     gst_message_parse_error (msg, &err, &dbg);
     fail ("%s: error from %s: %s (%s)", GST_ELEMENT_NAME (side->pipeline),
