@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan, coverage-instrumented
 # libraries) in ./build-fuzz and runs one of them.
-#   tools/fuzz.sh codec|framedemux [seconds] [more libFuzzer options]
+#   tools/fuzz.sh codec|parser|framedemux [seconds] [more libFuzzer options]
 # The working corpus is build-fuzz/corpus-<target>, seeded from
-# fuzz/corpus/<target> and fuzz/regressions/<target>; crashes land in
+# fuzz/corpus/<target> and fuzz/regressions/<target> (parser: framedemux's); crashes land in
 # build-fuzz/artifacts-<target>/. Copy a crash into fuzz/regressions/<target>
 # once fixed: the replay tests then run it in every build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=${1:?usage: tools/fuzz.sh codec|framedemux [seconds] [libFuzzer options]}
+target=${1:?usage: tools/fuzz.sh codec|parser|framedemux [seconds] [libFuzzer options]}
 secs=${2:-600}
 shift $(( $# >= 2 ? 2 : 1 ))
 
@@ -35,6 +35,11 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # build) and memcheck (--valgrind) over the whole corpus at exit.
 maxlen=4096
 leaks=1
+seeds=$target
+if [ "$target" = parser ]; then
+  seeds=framedemux
+  maxlen=150000
+fi
 if [ "$target" = framedemux ]; then
   maxlen=150000
   leaks=0
@@ -42,4 +47,4 @@ fi
 exec "$builddir/fuzz/fuzz-$target" -max_total_time="$secs" -max_len="$maxlen" \
     -dict=fuzz/wrtcframe.dict -print_final_stats=1 -detect_leaks="$leaks" \
     -artifact_prefix="$artifacts/" "$@" \
-    "$corpus" "fuzz/corpus/$target" "fuzz/regressions/$target"
+    "$corpus" "fuzz/corpus/$seeds" "fuzz/regressions/$seeds"

@@ -124,7 +124,7 @@
 #include "frame-codec.h"
 #include "framedemux-output.h"
 #include "wrtcframe-events.h"
-#include "frame-resync.h"
+#include "frame-parser.h"
 #include "gstframedemux.h"
 #include "gstwrtcframeelements.h"
 
@@ -218,39 +218,19 @@ struct _GstFrameDemux
   GstQueueArray *closed_order;
   guint64 close_seq;
 
-  /* Parser state, streaming thread only. Bytes that wait for more input are
-   * always copied, never kept as references to input buffers: thousands of
-   * tiny sub-buffers would cost far more than their bytes and overflow the
-   * share count of their parent memory. In sync, a frame that spans inputs
-   * is copied into stash (until its header is known) and then into join
-   * (allocated at its final size, so each byte is copied once). Out of sync,
-   * window holds the bytes being searched. */
-  guint8 stash[WRTC_FRAME_HEADER_SIZE];
-  gsize stash_len;
-  guint8 *join;
-  gsize join_len;
-  gsize join_size;
-  GByteArray *window;
-  gsize resume_at;              /* window offset to try first, or 0 */
-  gboolean synced;
-  guint64 offset;               /* muxed-stream offset of first unused byte */
-  guint64 lost_at;
-  guint64 episode_skipped;
-  gsize scanned;                /* window bytes at the last fruitless scan */
-  /* Resynchronisation context (frame-resync.h): the last good frame's
-   * timestamp and which connections are plausible. A resync accepted on
-   * fewer than WRTC_RESYNC_CHAIN frames (the data ended) is on probation
-   * for that many frames. A pending frame (join) whose header does not fit
-   * the context, or that is on probation, is suspect: the bytes behind its
-   * start are searched for verified frames while it waits. */
-  WrtcResyncHints hints;
-  guint64 prev_ts;              /* timestamp of the previous frame */
-  guint32 max_conn;             /* highest connection of a fitting frame */
-  guint probation;
-  gboolean pending_suspect;
-  gsize pending_scan;           /* join offset where its search restarts */
-  gsize pending_scanned;        /* join_len at its last fruitless search */
-  gboolean seen_valid;
+  /* The parser and what its callbacks need, streaming thread only: the
+   * input being parsed, the block of held bytes it handed over, and the
+   * input's last frame, which takes over the input buffer once unmapped. */
+  WrtcFrameParser parser;
+  GstBuffer *in_buf;
+  const guint8 *in_data;
+  GstBuffer *adopted;
+  const guint8 *adopted_data;
+  FrameDemuxConn *reuse_conn;
+  gsize reuse_offset;
+  gsize reuse_size;
+  guint64 reuse_ts_ms;
+  GstFlowReturn parse_ret;      /* the push that stopped parsing */
   gboolean have_group_id;
   guint group_id;
 
@@ -285,6 +265,8 @@ enum
 };
 
 static guint demux_signals[LAST_SIGNAL];
+
+static const WrtcFrameParserCallbacks parser_callbacks;
 
 /* Connection-specific data of an OpenConnection that carries caps (see
  * framemux's send-caps): "GSTCAPS1", u32 big-endian length, caps string. */
@@ -545,7 +527,7 @@ gst_frame_demux_init (GstFrameDemux * self)
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
 
   self->conns = g_hash_table_new (g_direct_hash, g_direct_equal);
-  self->window = g_byte_array_new ();
+  wrtc_frame_parser_init (&self->parser, &parser_callbacks, self);
   self->closed = g_hash_table_new (NULL, NULL);
   self->closed_order = gst_queue_array_new_for_struct (sizeof (ClosedEntry),
       16);
@@ -557,7 +539,6 @@ gst_frame_demux_init (GstFrameDemux * self)
   self->window_size = DEFAULT_WINDOW;
   self->tunnel_window = DEFAULT_TUNNEL_WINDOW;
   self->max_connections = DEFAULT_MAX_CONNECTIONS;
-  self->synced = TRUE;
 }
 
 static void
@@ -572,8 +553,7 @@ gst_frame_demux_finalize (GObject * object)
   g_mutex_clear (&self->flow_lock);
   gst_event_replace (&self->caps_event, NULL);
   gst_event_replace (&self->segment_event, NULL);
-  g_free (self->join);
-  g_byte_array_unref (self->window);
+  wrtc_frame_parser_clear (&self->parser);
   gst_caps_replace (&self->caps, NULL);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -581,43 +561,24 @@ gst_frame_demux_finalize (GObject * object)
 
 /* ---- parser state ---- */
 
+/* Drops the bytes held between inputs (flushing, stopping). */
 static void
-gst_frame_demux_reset_parser (GstFrameDemux * self)
+gst_frame_demux_flush_parser (GstFrameDemux * self)
 {
-  self->stash_len = 0;
-  g_clear_pointer (&self->join, g_free);
-  self->join_len = self->join_size = 0;
-  /* a new array also releases the memory of a large window */
-  g_byte_array_unref (self->window);
-  self->window = g_byte_array_new ();
-  self->resume_at = 0;
-  self->synced = TRUE;
-  self->episode_skipped = 0;
-  self->scanned = 0;
-  self->probation = 0;
-  self->pending_suspect = FALSE;
-  self->pending_scan = self->pending_scanned = 0;
+  wrtc_frame_parser_flush (&self->parser);
   STAT_SET (self->st_pending, 0);
 }
-
-static gboolean conn_plausible_cb (guint32 conn_no, gpointer user_data);
 
 static void
 gst_frame_demux_reset (GstFrameDemux * self)
 {
-  gst_frame_demux_reset_parser (self);
-  self->offset = 0;
-  self->seen_valid = FALSE;
+  wrtc_frame_parser_reset (&self->parser);
+  STAT_SET (self->st_pending, 0);
   self->have_group_id = FALSE;
   self->last_conn = NULL;
   self->seen_conn = FALSE;
   self->warned_max_conns = FALSE;
   self->last_sweep = 0;
-  memset (&self->hints, 0, sizeof (self->hints));
-  self->hints.conn_plausible = conn_plausible_cb;
-  self->hints.user_data = self;
-  self->prev_ts = 0;
-  self->max_conn = 0;
   g_hash_table_remove_all (self->closed);
   gst_queue_array_clear (self->closed_order);
   self->close_seq = 0;
@@ -1363,110 +1324,7 @@ gst_frame_demux_handle_control (GstFrameDemux * self, const guint8 * payload,
   }
 }
 
-/* ---- damage ---- */
-
-/* Sync is lost at muxed-stream offset @at (the frame @h there is no frame;
- * @what says why); the search then tries @resume (bytes after @at) first,
- * if not 0. Returns FALSE when the policy says to stop. When the previous
- * resynchronisation was still on probation it was wrong: the search goes
- * on as part of the same episode, without a new warning. */
-static gboolean
-gst_frame_demux_lose_sync_at (GstFrameDemux * self, const gchar * what,
-    const WrtcFrameHeader * h, guint64 at, guint max, gsize resume)
-{
-  if (g_atomic_int_get (&self->corruption_policy) ==
-      GST_FRAME_DEMUX_CORRUPTION_ERROR) {
-    GST_ELEMENT_ERROR (self, STREAM, DEMUX,
-        ("Damaged tunnel stream: %s.", what),
-        ("at byte offset %" G_GUINT64_FORMAT " of the muxed stream: "
-            "connection %u, length %u (max-frame-size %u)", at, h->conn_no,
-            h->length, max));
-    return FALSE;
-  }
-
-  if (self->probation > 0) {
-    GST_INFO_OBJECT (self, "the sync regained before byte offset %"
-        G_GUINT64_FORMAT " was false (%s at byte offset %" G_GUINT64_FORMAT
-        "): searching on", self->offset, what, at);
-  } else {
-    GST_ELEMENT_WARNING (self, STREAM, DEMUX,
-        ("Damaged tunnel stream: %s; skipping to the next valid frame.",
-            what),
-        ("at byte offset %" G_GUINT64_FORMAT " of the muxed stream: "
-            "connection %u, length %u (max-frame-size %u)", at, h->conn_no,
-            h->length, max));
-    self->lost_at = at;
-    self->episode_skipped = 0;
-    STAT_ADD (self->st_resyncs, 1);
-  }
-  self->synced = FALSE;
-  self->scanned = 0;
-  self->probation = 0;
-  self->pending_suspect = FALSE;
-  self->resume_at = resume;
-  return TRUE;
-}
-
-static gboolean
-gst_frame_demux_lose_sync (GstFrameDemux * self, WrtcFrameStatus status,
-    const WrtcFrameHeader * h, guint64 at, guint max)
-{
-  const gchar *what = status == WRTC_FRAME_TOO_LONG ?
-      "a frame is longer than max-frame-size" : "a frame terminator is missing";
-
-  /* Only the terminator is wrong, so the length is probably right: the
-   * next frame may start right at the claimed end, where no ';' precedes
-   * it for the search to find. */
-  return gst_frame_demux_lose_sync_at (self, what, h, at, max,
-      status == WRTC_FRAME_BAD_TERMINATOR ?
-      (gsize) h->length + WRTC_FRAME_OVERHEAD : 0);
-}
-
-#define NOT_A_FRAME "a frame header does not fit the stream (timestamp or " \
-  "connection) and verified frames start inside the frame"
-
-/* frame-resync.h's connection hint: control, an open or recently closed
- * connection, or a plausible next number. */
-static gboolean
-conn_plausible_cb (guint32 conn_no, gpointer user_data)
-{
-  GstFrameDemux *self = user_data;
-
-  return (guint64) conn_no <= (guint64) self->max_conn + WRTC_RESYNC_CONN_AHEAD
-      || g_hash_table_contains (self->conns, GUINT_TO_POINTER (conn_no))
-      || g_hash_table_contains (self->closed, GUINT_TO_POINTER (conn_no));
-}
-
-/* TRUE if @h fits the resynchronisation context (always before the first
- * frame). Cheap: two comparisons in the common case. */
-static inline gboolean
-frame_fits (GstFrameDemux * self, const WrtcFrameHeader * h)
-{
-  if (!self->hints.have_ts)
-    return TRUE;
-  if (!wrtc_resync_ts_close (self->hints.ts_ms, h->timestamp_ms))
-    return FALSE;
-  return (guint64) h->conn_no <= (guint64) self->max_conn +
-      WRTC_RESYNC_CONN_AHEAD || conn_plausible_cb (h->conn_no, self);
-}
-
-/* A frame was accepted: it updates the context. A frame that does not fit
- * it updates the timestamp only when the frame before it had a close one
- * (a sender clock step is confirmed by two frames; a false frame inside
- * damage does not move the reference). */
-static inline void
-note_frame (GstFrameDemux * self, const WrtcFrameHeader * h, gboolean fits)
-{
-  if (G_LIKELY (fits)) {
-    self->hints.have_ts = TRUE;
-    self->hints.ts_ms = h->timestamp_ms;
-    if (h->conn_no > self->max_conn)
-      self->max_conn = h->conn_no;
-  } else if (wrtc_resync_ts_close (self->prev_ts, h->timestamp_ms)) {
-    self->hints.ts_ms = h->timestamp_ms;
-  }
-  self->prev_ts = h->timestamp_ms;
-}
+/* ---- parsing (frame-parser.h reads the bytes) ---- */
 
 static inline gboolean
 resync_policy (GstFrameDemux * self)
@@ -1474,47 +1332,6 @@ resync_policy (GstFrameDemux * self)
   return g_atomic_int_get (&self->corruption_policy) ==
       GST_FRAME_DEMUX_CORRUPTION_RESYNC;
 }
-
-/* A complete frame at @data (@avail bytes buffered from its start) that
- * does not fit the context or is on probation: returns FALSE (sync is
- * dropped) when it contradicts a probation, or when verified frames start
- * inside it. @at: its muxed-stream offset. */
-static gboolean
-gst_frame_demux_vet (GstFrameDemux * self, const WrtcFrameHeader * h,
-    gboolean fits, const guint8 * data, gsize avail, guint max, guint64 at)
-{
-  gsize off;
-
-  if (!resync_policy (self))
-    return TRUE;
-  if (self->probation > 0 && !fits)
-    return !gst_frame_demux_lose_sync_at (self, "a frame after a "
-        "resynchronisation does not fit the stream", h, at, max, 0);
-  if (wrtc_resync_find (data, avail, (gsize) h->length + WRTC_FRAME_OVERHEAD,
-          max, &self->hints, &off, NULL) == WRTC_FRAME_SYNC_FOUND)
-    return !gst_frame_demux_lose_sync_at (self, NOT_A_FRAME, h, at, max, off);
-  if (self->probation > 0)
-    self->probation--;
-  return TRUE;
-}
-
-/* Discards the first @n bytes of the search window. */
-static void
-gst_frame_demux_skip (GstFrameDemux * self, gsize n)
-{
-  g_byte_array_remove_range (self->window, 0, n);
-  self->offset += n;
-  self->episode_skipped += n;
-  STAT_ADD (self->st_skipped, n);
-}
-
-static inline gsize
-gst_frame_demux_pending (GstFrameDemux * self)
-{
-  return self->synced ? self->stash_len + self->join_len : self->window->len;
-}
-
-/* ---- parsing ---- */
 
 static inline gboolean
 flow_stops (GstFlowReturn ret)
@@ -1543,7 +1360,7 @@ remove_meta (GstBuffer * buf, GstMeta ** meta, gpointer unused)
   return TRUE;
 }
 
-/* Turns an input buffer we own alone into a payload buffer: trimmed to the
+/* Turns a buffer we own alone into a payload buffer: trimmed to the
  * payload, without the input's timestamps, flags or metas. */
 static void
 strip_buffer (GstBuffer * buf, gsize offset, gsize size)
@@ -1576,277 +1393,153 @@ gst_frame_demux_push_payload (GstFrameDemux * self, FrameDemuxConn * conn,
   return gst_frame_demux_push (self, conn, out);
 }
 
-/* Copies bytes of a frame that spans input buffers (in sync). Returns how
- * many bytes of @data it took: all of them unless they complete the frame.
- * The frame is complete when join_len == join_size; when stash is full but
- * join is NULL the header announced more than @max. */
-static gsize
-gst_frame_demux_hold (GstFrameDemux * self, const guint8 * data, gsize size,
-    guint max)
+/* The parser's callbacks, all on the streaming thread. */
+
+static gboolean
+parser_conn_known (gpointer user_data, guint32 conn_no)
 {
-  gsize used = 0, n;
+  GstFrameDemux *self = user_data;
 
-  if (self->join == NULL) {
-    WrtcFrameHeader h;
-
-    n = MIN (WRTC_FRAME_HEADER_SIZE - self->stash_len, size);
-    memcpy (self->stash + self->stash_len, data, n);
-    self->stash_len += n;
-    used = n;
-    if (self->stash_len < WRTC_FRAME_HEADER_SIZE)
-      return used;
-    wrtc_frame_read_header (self->stash, &h);
-    if (h.length > max)
-      return used;
-    self->join_size = (gsize) h.length + WRTC_FRAME_OVERHEAD;
-    self->join = g_malloc (self->join_size);
-    self->pending_suspect = resync_policy (self) && (self->probation > 0
-        || !frame_fits (self, &h));
-    self->pending_scan = self->pending_scanned = 0;
-    memcpy (self->join, self->stash, WRTC_FRAME_HEADER_SIZE);
-    self->join_len = WRTC_FRAME_HEADER_SIZE;
-    self->stash_len = 0;
-  }
-  n = MIN (self->join_size - self->join_len, size - used);
-  memcpy (self->join + self->join_len, data + used, n);
-  self->join_len += n;
-  return used + n;
+  return g_hash_table_contains (self->conns, GUINT_TO_POINTER (conn_no))
+      || g_hash_table_contains (self->closed, GUINT_TO_POINTER (conn_no));
 }
 
-/* Walks @buf (taken) from @start, which is a frame boundary, and pushes
- * every complete frame as a sub-buffer of it. A partial frame at the end is
- * copied to stash/join, everything from a damaged frame on to the window. */
-static GstFlowReturn
-gst_frame_demux_walk (GstFrameDemux * self, GstBuffer * buf, gsize start,
-    guint max)
+static void
+parser_damage (gpointer user_data, WrtcDamageKind kind, const gchar * what,
+    const WrtcFrameHeader * h, guint64 at)
 {
-  GstFlowReturn ret = GST_FLOW_OK;
-  GstMapInfo map;
-  gsize pos = start;
-  guint64 frames = 0, bytes = 0;
-  gboolean keep_rest = TRUE;
-  /* The last frame of a buffer nobody else holds can take over the input
+  GstFrameDemux *self = user_data;
+  guint max = self->parser.max;
+
+  switch (kind) {
+    case WRTC_DAMAGE_FATAL:
+      GST_ELEMENT_ERROR (self, STREAM, DEMUX,
+          ("Damaged tunnel stream: %s.", what),
+          ("at byte offset %" G_GUINT64_FORMAT " of the muxed stream: "
+              "connection %u, length %u (max-frame-size %u)", at, h->conn_no,
+              h->length, max));
+      break;
+    case WRTC_DAMAGE_NEW:
+      GST_ELEMENT_WARNING (self, STREAM, DEMUX,
+          ("Damaged tunnel stream: %s; skipping to the next valid frame.",
+              what),
+          ("at byte offset %" G_GUINT64_FORMAT " of the muxed stream: "
+              "connection %u, length %u (max-frame-size %u)", at, h->conn_no,
+              h->length, max));
+      break;
+    case WRTC_DAMAGE_AGAIN:
+      GST_INFO_OBJECT (self, "the sync regained before byte offset %"
+          G_GUINT64_FORMAT " was false (%s at byte offset %" G_GUINT64_FORMAT
+          "): searching on", self->parser.offset, what, at);
+      break;
+  }
+}
+
+static void
+parser_resynced (gpointer user_data, guint64 at)
+{
+  GstFrameDemux *self = user_data;
+
+  GST_INFO_OBJECT (self, "regained sync at byte offset %" G_GUINT64_FORMAT
+      ", skipped %" G_GUINT64_FORMAT " bytes since byte offset %"
+      G_GUINT64_FORMAT, at, self->parser.episode_skipped,
+      self->parser.lost_at);
+}
+
+static void
+parser_adopt (gpointer user_data, guint8 * data, gsize size)
+{
+  GstFrameDemux *self = user_data;
+
+  if (self->adopted != NULL)
+    gst_buffer_unref (self->adopted);
+  self->adopted = gst_buffer_new_wrapped (data, size);
+  self->adopted_data = data;
+}
+
+static gboolean
+parser_frame (gpointer user_data, const WrtcFrameHeader * h,
+    const guint8 * payload, gboolean in_input, gboolean last)
+{
+  GstFrameDemux *self = user_data;
+  FrameDemuxConn *conn;
+  GstBuffer *block, *out;
+  gsize offset;
+  GstFlowReturn ret;
+
+  if (G_UNLIKELY (h->conn_no == WRTC_FRAME_CONTROL_CONN)) {
+    gst_frame_demux_handle_control (self, payload, h->length);
+    return TRUE;
+  }
+  conn = gst_frame_demux_get_conn (self, h->conn_no);
+  STAT_ADD (self->st_frames, 1);
+  STAT_ADD (self->st_bytes, h->length);
+  if (G_UNLIKELY (conn == NULL || conn->eos_sent)) {
+    /* the peer said it sends nothing more on this connection */
+    GST_LOG_OBJECT (self, "dropping frame of closed connection %u",
+        h->conn_no);
+    STAT_ADD (self->st_after_close, 1);
+    return TRUE;
+  }
+  STAT_ADD (conn->frames, 1);
+  STAT_ADD (conn->bytes, h->length);
+  if (G_UNLIKELY (h->length == 0))
+    return TRUE;
+
+  block = in_input ? self->in_buf : self->adopted;
+  offset = payload - (in_input ? self->in_data : self->adopted_data);
+  /* The last frame of a block nobody else holds can take over the block's
    * GstBuffer itself, trimmed to its payload: no buffer or memory to
    * allocate for it. With one frame per message (framemux when downstream
-   * keeps up) that is every frame. */
-  gboolean can_reuse = gst_buffer_is_writable (buf) &&
-      gst_buffer_n_memory (buf) == 1;
-  FrameDemuxConn *reuse_conn = NULL;
-  gsize reuse_offset = 0, reuse_size = 0;
-  guint64 reuse_ts_ms = 0;
-
-  if (!map_input (self, buf, &map))
-    return GST_FLOW_ERROR;
-
-  while (pos < map.size) {
-    WrtcFrameHeader h;
-    WrtcFrameStatus status;
-
-    status = wrtc_frame_parse (map.data + pos, map.size - pos, max, &h);
-    if (G_LIKELY (status == WRTC_FRAME_OK)) {
-      gsize payload = pos + WRTC_FRAME_HEADER_SIZE;
-      gboolean fits = frame_fits (self, &h);
-
-      if (G_UNLIKELY (!fits || self->probation > 0)
-          && !gst_frame_demux_vet (self, &h, fits, map.data + pos,
-              map.size - pos, max, self->offset + (pos - start))) {
-        if (!self->synced)
-          break;
-        ret = GST_FLOW_ERROR;
-        keep_rest = FALSE;
-        break;
-      }
-      note_frame (self, &h, fits);
-      self->seen_valid = TRUE;
-      pos = payload + h.length + 1;
-
-      if (G_UNLIKELY (h.conn_no == WRTC_FRAME_CONTROL_CONN)) {
-        gst_frame_demux_handle_control (self, map.data + payload, h.length);
-      } else {
-        FrameDemuxConn *conn = gst_frame_demux_get_conn (self, h.conn_no);
-        GstBuffer *out;
-
-        frames++;
-        bytes += h.length;
-        if (G_UNLIKELY (conn == NULL || conn->eos_sent)) {
-          /* the peer said it sends nothing more on this connection */
-          GST_LOG_OBJECT (self, "dropping frame of closed connection %u",
-              h.conn_no);
-          STAT_ADD (self->st_after_close, 1);
-          continue;
-        }
-        STAT_ADD (conn->frames, 1);
-        STAT_ADD (conn->bytes, h.length);
-        if (G_UNLIKELY (h.length == 0))
-          continue;
-
-        if (pos == map.size && can_reuse) {
-          reuse_conn = conn;
-          reuse_offset = payload;
-          reuse_size = h.length;
-          reuse_ts_ms = h.timestamp_ms;
-          break;
-        }
-        out = gst_buffer_copy_region (buf, GST_BUFFER_COPY_MEMORY, payload,
-            h.length);
-        ret = gst_frame_demux_push_payload (self, conn, out, h.timestamp_ms);
-        if (G_UNLIKELY (flow_stops (ret))) {
-          GST_DEBUG_OBJECT (self, "stopping: %s", gst_flow_get_name (ret));
-          keep_rest = FALSE;
-          break;
-        }
-      }
-      continue;
+   * keeps up) that is every frame. The input stays mapped until the
+   * parser returns: its frame goes out then. */
+  if (last && gst_buffer_is_writable (block) &&
+      gst_buffer_n_memory (block) == 1) {
+    if (in_input) {
+      self->reuse_conn = conn;
+      self->reuse_offset = offset;
+      self->reuse_size = h->length;
+      self->reuse_ts_ms = h->timestamp_ms;
+      return TRUE;
     }
-
-    if (status == WRTC_FRAME_NEED_MORE)
-      break;
-
-    if (!gst_frame_demux_lose_sync (self, status, &h,
-            self->offset + (pos - start), max)) {
-      ret = GST_FLOW_ERROR;
-      keep_rest = FALSE;
-    }
-    break;
-  }
-
-  STAT_ADD (self->st_frames, frames);
-  STAT_ADD (self->st_bytes, bytes);
-  self->offset += pos - start;
-
-  if (keep_rest && pos < map.size) {
-    if (self->synced)
-      gst_frame_demux_hold (self, map.data + pos, map.size - pos, max);
-    else
-      g_byte_array_append (self->window, map.data + pos, map.size - pos);
-  }
-  gst_buffer_unmap (buf, &map);
-
-  if (reuse_conn != NULL) {
-    strip_buffer (buf, reuse_offset, reuse_size);
-    ret = gst_frame_demux_push_payload (self, reuse_conn, buf, reuse_ts_ms);
-    if (G_UNLIKELY (flow_stops (ret)))
-      GST_DEBUG_OBJECT (self, "stopping: %s", gst_flow_get_name (ret));
+    self->adopted = NULL;
+    strip_buffer (block, offset, h->length);
+    out = block;
   } else {
-    gst_buffer_unref (buf);
+    out = gst_buffer_copy_region (block, GST_BUFFER_COPY_MEMORY, offset,
+        h->length);
   }
-
-  return ret;
-}
-
-/* Below this many held bytes every input triggers a new search for sync. */
-#define RESCAN_MIN_WINDOW (64 * 1024)
-
-/* The pending frame is suspect: searches the bytes behind its start for a
- * chain of verified frames (spaced out like the window search). TRUE: one
- * was found, the pending frame is dropped as damage and its bytes became
- * the search window, to be resumed at that chain. */
-static gboolean
-gst_frame_demux_check_pending (GstFrameDemux * self, guint max,
-    gboolean force)
-{
-  WrtcFrameHeader h;
-  gsize from = self->pending_scan, off;
-
-  if (!self->pending_suspect || self->join == NULL || !resync_policy (self))
-    return FALSE;
-  if (!force && self->pending_scanned > RESCAN_MIN_WINDOW &&
-      self->join_len - self->pending_scanned < self->pending_scanned / 8)
-    return FALSE;
-  if (wrtc_resync_find (self->join + from, self->join_len - from,
-          self->join_len - from, max, &self->hints, &off, NULL) ==
-      WRTC_FRAME_SYNC_NEED_MORE) {
-    self->pending_scan = from + off;
-    self->pending_scanned = self->join_len;
+  ret = gst_frame_demux_push_payload (self, conn, out, h->timestamp_ms);
+  if (G_UNLIKELY (flow_stops (ret))) {
+    GST_DEBUG_OBJECT (self, "stopping: %s", gst_flow_get_name (ret));
+    self->parse_ret = ret;
     return FALSE;
   }
-  wrtc_frame_read_header (self->join, &h);
-  gst_frame_demux_lose_sync_at (self, NOT_A_FRAME, &h, self->offset, max,
-      from + off);
-  /* the window is empty while in sync: it takes over the bytes */
-  g_byte_array_unref (self->window);
-  self->window = g_byte_array_new_take (self->join, self->join_len);
-  self->join = NULL;
-  self->join_len = self->join_size = 0;
   return TRUE;
 }
 
-/* Parses @buf (taken, may be NULL) from @start, which continues the bytes
- * held so far: walks it when in sync, otherwise searches for sync and walks
- * from there. @force: search even if little data came since the last
- * search. */
+static const WrtcFrameParserCallbacks parser_callbacks = {
+  parser_frame, parser_adopt, parser_damage, parser_resynced,
+  parser_conn_known,
+};
+
+/* After a parser call: drops the block it handed over, publishes its
+ * counters, and turns @res into a flow return. */
 static GstFlowReturn
-gst_frame_demux_process (GstFrameDemux * self, GstBuffer * buf, gsize start,
-    guint max, gboolean force)
+gst_frame_demux_parsed (GstFrameDemux * self, WrtcParseResult res)
 {
-  GstFlowReturn ret = GST_FLOW_OK;
-
-  for (;;) {
-    GByteArray *win;
-    guint8 *data;
-    gsize off, len;
-    guint n = 0;
-
-    if (self->synced) {
-      if (buf != NULL) {
-        ret = gst_frame_demux_walk (self, buf, start, max);
-        buf = NULL;
-        if (ret == GST_FLOW_ERROR || (self->synced && flow_stops (ret)))
-          return ret;
-      }
-      /* a suspect pending frame may hide the frames behind it */
-      if (self->synced && !gst_frame_demux_check_pending (self, max, force))
-        return ret;
-    } else if (buf != NULL) {
-      GstMapInfo map;
-
-      if (!map_input (self, buf, &map))
-        return GST_FLOW_ERROR;
-      g_byte_array_append (self->window, map.data + start, map.size - start);
-      gst_buffer_unmap (buf, &map);
-      gst_buffer_unref (buf);
-      buf = NULL;
-    }
-
-    win = self->window;
-    if (win->len == 0)
-      return ret;
-
-    /* the position after the damaged frame is tried once, with the data
-     * buffered now; if it cannot be decided the normal search takes over */
-    off = self->resume_at;
-    self->resume_at = 0;
-    if (off == 0 || wrtc_resync_check (win->data, win->len, off, max,
-            &self->hints, &n) != WRTC_RESYNC_GOOD) {
-      /* A search rescans the whole window, which an undecidable candidate
-       * (a plausible length inside garbage) can stretch to max-frame-size.
-       * Rescanning that for every small input would be quadratic, so once
-       * the window is large wait until it has grown by an eighth. */
-      if (!force && self->scanned > RESCAN_MIN_WINDOW &&
-          win->len - self->scanned < self->scanned / 8)
-        return ret;
-      if (wrtc_resync_find (win->data, win->len, win->len, max,
-              &self->hints, &off, &n) == WRTC_FRAME_SYNC_NEED_MORE) {
-        gst_frame_demux_skip (self, off);
-        self->scanned = win->len;
-        return ret;
-      }
-    }
-    gst_frame_demux_skip (self, off);
-    self->scanned = 0;
-
-    GST_INFO_OBJECT (self, "regained sync at byte offset %" G_GUINT64_FORMAT
-        ", skipped %" G_GUINT64_FORMAT " bytes since byte offset %"
-        G_GUINT64_FORMAT, self->offset, self->episode_skipped, self->lost_at);
-    self->synced = TRUE;
-    /* a chain cut short by the end of the data is confirmed while walking */
-    self->probation = self->hints.have_ts && n < WRTC_RESYNC_CHAIN ?
-        WRTC_RESYNC_CHAIN : 0;
-    /* the window's bytes become the buffer its frames are pushed from
-     * (steal: no copy, and no GBytes that would need its own unref) */
-    data = g_byte_array_steal (win, &len);
-    buf = gst_buffer_new_wrapped (data, len);
-    start = 0;
+  g_clear_pointer (&self->adopted, gst_buffer_unref);
+  self->adopted_data = NULL;
+  STAT_SET (self->st_skipped, self->parser.bytes_skipped);
+  STAT_SET (self->st_resyncs, self->parser.resyncs);
+  STAT_SET (self->st_pending, wrtc_frame_parser_pending (&self->parser));
+  switch (res) {
+    case WRTC_PARSE_OK:
+      return GST_FLOW_OK;
+    case WRTC_PARSE_STOPPED:
+      return self->parse_ret;
+    default:
+      return GST_FLOW_ERROR;
   }
 }
 
@@ -1854,61 +1547,38 @@ static GstFlowReturn
 gst_frame_demux_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 {
   GstFrameDemux *self = GST_FRAME_DEMUX (parent);
-  GstFlowReturn ret = GST_FLOW_OK;
-  guint max = g_atomic_int_get (&self->max_frame_size);
-  gsize start = 0;
+  FrameDemuxConn *conn;
+  GstFlowReturn ret;
+  GstMapInfo map;
+  WrtcParseResult res;
 
   GST_LOG_OBJECT (self, "input of %" G_GSIZE_FORMAT " bytes at offset %"
       G_GUINT64_FORMAT ", %" G_GSIZE_FORMAT " pending",
-      gst_buffer_get_size (buf), self->offset,
-      gst_frame_demux_pending (self));
+      gst_buffer_get_size (buf), self->parser.offset,
+      wrtc_frame_parser_pending (&self->parser));
 
-  if (self->synced && (self->stash_len > 0 || self->join != NULL)) {
-    /* Complete the pending frame with just the bytes it lacks; the rest of
-     * @buf is then walked zero-copy. */
-    GstMapInfo map;
+  if (!map_input (self, buf, &map))
+    return GST_FLOW_ERROR;
+  self->in_buf = buf;
+  self->in_data = map.data;
+  res = wrtc_frame_parser_feed (&self->parser, map.data, map.size,
+      g_atomic_int_get (&self->max_frame_size), resync_policy (self));
+  self->in_buf = NULL;
+  self->in_data = NULL;
+  gst_buffer_unmap (buf, &map);
+  ret = gst_frame_demux_parsed (self, res);
 
-    if (!map_input (self, buf, &map))
-      return GST_FLOW_ERROR;
-    start = gst_frame_demux_hold (self, map.data, map.size, max);
-    gst_buffer_unmap (buf, &map);
-
-    if (self->join != NULL && self->join_len == self->join_size) {
-      GstBuffer *frame = gst_buffer_new_wrapped (self->join, self->join_size);
-
-      self->join = NULL;
-      self->join_len = self->join_size = 0;
-      ret = gst_frame_demux_walk (self, frame, 0, max);
-    } else if (self->stash_len == WRTC_FRAME_HEADER_SIZE) {
-      WrtcFrameHeader h;
-
-      wrtc_frame_read_header (self->stash, &h);
-      if (gst_frame_demux_lose_sync (self, WRTC_FRAME_TOO_LONG, &h,
-              self->offset, max))
-        g_byte_array_append (self->window, self->stash, self->stash_len);
-      else
-        ret = GST_FLOW_ERROR;
-      self->stash_len = 0;
-    } else {
-      /* all of @buf went into the pending frame */
-      gst_buffer_unref (buf);
-      ret = gst_frame_demux_process (self, NULL, 0, max, FALSE);
-      goto done;
-    }
-
-    if (flow_stops (ret)) {
-      gst_buffer_unref (buf);
-      goto done;
-    }
-  }
-  /* after a damaged frame this searches, even if @buf has no bytes left */
-  if (start < gst_buffer_get_size (buf) || !self->synced)
-    ret = gst_frame_demux_process (self, buf, start, max, FALSE);
-  else
+  conn = self->reuse_conn;
+  if (conn != NULL) {
+    self->reuse_conn = NULL;
+    strip_buffer (buf, self->reuse_offset, self->reuse_size);
+    ret = gst_frame_demux_push_payload (self, conn, buf, self->reuse_ts_ms);
+    if (G_UNLIKELY (flow_stops (ret)))
+      GST_DEBUG_OBJECT (self, "stopping: %s", gst_flow_get_name (ret));
+  } else {
     gst_buffer_unref (buf);
+  }
 
-done:
-  STAT_SET (self->st_pending, gst_frame_demux_pending (self));
   gst_frame_demux_sweep_idle (self);
   return ret;
 }
@@ -1922,43 +1592,41 @@ gst_frame_demux_handle_eos (GstFrameDemux * self)
   gboolean error_posted = FALSE, have_pads;
 
   /* a search may have been postponed: valid frames may still be held */
-  if (!self->synced || self->pending_suspect)
-    gst_frame_demux_process (self, NULL, 0, g_atomic_int_get
-        (&self->max_frame_size), TRUE);
-  avail = gst_frame_demux_pending (self);
+  gst_frame_demux_parsed (self, wrtc_frame_parser_drain (&self->parser,
+          g_atomic_int_get (&self->max_frame_size), resync_policy (self)));
+  avail = wrtc_frame_parser_pending (&self->parser);
 
   if (avail > 0) {
-    if (!self->synced) {
+    if (!self->parser.synced) {
       GST_INFO_OBJECT (self, "stream ended while resynchronising: skipping "
           "the last %" G_GSIZE_FORMAT " bytes (%" G_GUINT64_FORMAT
           " since byte offset %" G_GUINT64_FORMAT ")", avail,
-          self->episode_skipped + avail, self->lost_at);
-    } else if (g_atomic_int_get (&self->corruption_policy) ==
-        GST_FRAME_DEMUX_CORRUPTION_ERROR) {
+          self->parser.episode_skipped + avail, self->parser.lost_at);
+    } else if (!resync_policy (self)) {
       GST_ELEMENT_ERROR (self, STREAM, DEMUX,
           ("Tunnel stream ended in the middle of a frame."),
           ("%" G_GSIZE_FORMAT " bytes of an incomplete frame at byte offset %"
-              G_GUINT64_FORMAT " of the muxed stream", avail, self->offset));
+              G_GUINT64_FORMAT " of the muxed stream", avail,
+              self->parser.offset));
       error_posted = TRUE;
     } else {
       GST_ELEMENT_WARNING (self, STREAM, DEMUX,
           ("Tunnel stream ended in the middle of a frame; its bytes are "
               "dropped."),
           ("%" G_GSIZE_FORMAT " bytes of an incomplete frame at byte offset %"
-              G_GUINT64_FORMAT " of the muxed stream", avail, self->offset));
+              G_GUINT64_FORMAT " of the muxed stream", avail,
+              self->parser.offset));
     }
-    /* count them as skipped, then drop them */
-    self->offset += avail;
-    STAT_ADD (self->st_skipped, avail);
-    gst_frame_demux_reset_parser (self);
   }
-  self->synced = TRUE;
+  /* counted as skipped, then dropped */
+  wrtc_frame_parser_discard (&self->parser);
+  gst_frame_demux_parsed (self, WRTC_PARSE_OK);
 
   have_pads = self->seen_conn;
 
   if (error_posted)
     return;
-  if (!self->seen_valid) {
+  if (!self->parser.seen_valid) {
     GST_ELEMENT_ERROR (self, STREAM, DEMUX,
         ("No valid frame in stream."),
         ("the input is not a tunnel stream (application/x-wrtcframe), or is "
@@ -2082,7 +1750,7 @@ gst_frame_demux_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       gst_frame_demux_mark_flushing (self);
       return gst_pad_event_default (pad, parent, event);
     case GST_EVENT_FLUSH_STOP:
-      gst_frame_demux_reset_parser (self);
+      gst_frame_demux_flush_parser (self);
       gst_frame_demux_flush_stop (self, event);
       return TRUE;
     case GST_EVENT_EOS:
@@ -2182,7 +1850,7 @@ gst_frame_demux_change_state (GstElement * element, GstStateChange transition)
 
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     gst_frame_demux_remove_pads (self);
-    gst_frame_demux_reset_parser (self);
+    gst_frame_demux_flush_parser (self);
   }
   return ret;
 }
