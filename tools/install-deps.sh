@@ -23,6 +23,8 @@ packages=(
   valgrind
   # wrtcframe-forward's test: a real SOCKS5 client
   curl
+  # web/wrtcframe.js, the browser module: its tests run in Node
+  nodejs
 )
 
 # Skip apt entirely when everything is already there (fast re-runs).

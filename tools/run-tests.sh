@@ -34,7 +34,7 @@ if [ "$mode" = "--valgrind" ]; then
       --timeout-multiplier 10)
   export G_SLICE=always-malloc G_DEBUG=gc-friendly CK_TIMEOUT_MULTIPLIER=10
   # gst-inspect/gst-launch run from python: nothing of ours to check there
-  suites=(--no-suite docs)
+  suites=(--no-suite docs --no-suite web)
 elif [ "$mode" = "--tsan" ]; then
   builddir=build-tsan
   opts=(-Db_sanitize=thread -Db_lundef=false -Dbenchmarks=disabled)
@@ -70,9 +70,10 @@ elif [ "$mode" = "--sanitize" ]; then
   # The "perf" suite counts instructions under callgrind: in the normal
   # build only (ASan's own instructions would be counted too).
   # The "forward" suite runs wrtcframe-forward processes from python3,
-  # with the normal build's plugins only.
+  # with the normal build's plugins only; "web" runs gst-launch-1.0 from
+  # Node.
   suites=(--no-suite docs --no-suite python --no-suite launch --no-suite perf
-    --no-suite forward)
+    --no-suite forward --no-suite web)
   # ASan makes GStreamer and webrtcbin several times slower: give every
   # bounded wait (Check's, meson's and the tests' own) three times longer.
   wrapper=(--timeout-multiplier 3)
