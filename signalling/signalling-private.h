@@ -75,6 +75,7 @@ struct _WrtcSignallingServer
   guint16 req_port;
   gchar *cert_file;
   gchar *key_file;
+  gchar *web_root;
   guint64 max_message_size;
   guint max_queue;
   guint64 max_queue_bytes;

@@ -240,6 +240,52 @@ on_upgrade_written (SoupServerMessage * msg, WrtcSignallingServer * server)
   on_websocket (server, msg, socket, stream, conn);
 }
 
+/* A GET with web_root set: a file of web_root by its plain name ("/" is
+ * index.html), never one with a '/' or a leading '.' inside, so nothing
+ * outside the folder; anything else is 404. */
+static gboolean
+serve_file (WrtcSignallingServer * server, SoupServerMessage * msg,
+    const char *path)
+{
+  static const struct
+  {
+    const gchar *suffix, *type;
+  } types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".mjs", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+  };
+  const gchar *name = path[0] == '/' ? path + 1 : path;
+  const gchar *type = NULL;
+  gchar *file, *data = NULL;
+  gsize len = 0;
+  guint i;
+
+  if (server->web_root == NULL || soup_server_message_get_method (msg) !=
+      SOUP_METHOD_GET)
+    return FALSE;
+  if (*name == '\0')
+    name = "index.html";
+  for (i = 0; i < G_N_ELEMENTS (types); i++)
+    if (g_str_has_suffix (name, types[i].suffix))
+      type = types[i].type;
+  if (type == NULL || strchr (name, '/') != NULL || name[0] == '.') {
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+    return TRUE;
+  }
+  file = g_build_filename (server->web_root, name, NULL);
+  if (!g_file_get_contents (file, &data, &len, NULL)) {
+    g_free (file);
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+    return TRUE;
+  }
+  g_free (file);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE, data, len);
+  return TRUE;
+}
+
 /* Any path: clients of the reference server use "/" or nothing. */
 static void
 on_request (SoupServer * soup, SoupServerMessage * msg, const char *path,
@@ -254,6 +300,10 @@ on_request (SoupServer * soup, SoupServerMessage * msg, const char *path,
     return;
   }
   if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &err)) {
+    if (serve_file (server, msg, path)) {
+      g_clear_error (&err);
+      return;
+    }
     g_debug ("not a WebSocket request for %s: %s", path, err->message);
     g_clear_error (&err);
     soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
@@ -453,6 +503,7 @@ server_destroy (WrtcSignallingServer * server)
   g_free (server->host);
   g_free (server->cert_file);
   g_free (server->key_file);
+  g_free (server->web_root);
   g_free (server);
 }
 
@@ -473,6 +524,7 @@ wrtc_signalling_server_new (const WrtcSignallingServerOptions * opts,
   server->req_port = opts->port;
   server->cert_file = g_strdup (opts->cert_file);
   server->key_file = g_strdup (opts->key_file);
+  server->web_root = g_strdup (opts->web_root);
   server->max_message_size = opts->max_message_size ?
       opts->max_message_size : defaults.max_message_size;
   server->max_queue = opts->max_queue ? opts->max_queue : defaults.max_queue;

@@ -49,7 +49,7 @@ main (int argc, char **argv)
 {
   WrtcSignallingServerOptions opts;
   WrtcSignallingServer *server;
-  gchar *host = NULL, *cert = NULL, *key = NULL, *uri;
+  gchar *host = NULL, *cert = NULL, *key = NULL, *web_root = NULL, *uri;
   gint port = WRTC_SIGNALLING_DEFAULT_PORT;
   gint64 max_message_size = WRTC_SIGNALLING_DEFAULT_MAX_MESSAGE_SIZE;
   gint max_queue = WRTC_SIGNALLING_DEFAULT_MAX_QUEUE;
@@ -75,6 +75,10 @@ main (int argc, char **argv)
     {"ping-interval", 0, 0, G_OPTION_ARG_INT, &ping_interval,
           "Seconds between keep-alive pings; a peer silent for twice that "
           "plus 5 s is disconnected (default: 30)", "SECONDS"},
+    {"web-root", 0, 0, G_OPTION_ARG_FILENAME, &web_root,
+          "Serve the .html, .js and .css files of this folder over plain "
+          "HTTP GET (\"/\" is index.html): the repository's web/ is the "
+          "browser end of a tunnel", "DIR"},
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
         "Also log debug details (stale messages dropped, non-WebSocket "
           "requests) and libsoup's", NULL},
@@ -121,6 +125,7 @@ main (int argc, char **argv)
   opts.port = port;
   opts.cert_file = cert;
   opts.key_file = key;
+  opts.web_root = web_root;
   opts.max_message_size = max_message_size;
   opts.max_queue = max_queue;
   opts.ping_interval = ping_interval;
@@ -152,5 +157,6 @@ done:
   g_free (host);
   g_free (cert);
   g_free (key);
+  g_free (web_root);
   return status;
 }

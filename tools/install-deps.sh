@@ -23,19 +23,38 @@ packages=(
   valgrind
   # wrtcframe-forward's test: a real SOCKS5 client
   curl
-  # web/wrtcframe.js, the browser module: its tests run in Node
-  nodejs
+  # web/wrtcframe.js, the browser module: its tests run in Node, and in
+  # Chromium (tests/web/browser-test.mjs)
+  nodejs chromium
 )
+
+# playwright-core drives Chromium in tests/web (pinned; into .npm-deps/ of
+# the checkout, never a browser download). Without the npm registry the
+# browser test is skipped, and says so.
+npm_deps() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/.npm-deps"
+  [ -d "$dir/node_modules/playwright-core" ] && return 0
+  command -v npm >/dev/null || return 0
+  mkdir -p "$dir"
+  timeout 300 npm install --prefix "$dir" --no-audit --no-fund --no-save \
+      --loglevel=error playwright-core@1.65.2 ||
+    echo "warning: npm could not install playwright-core: the browser test will be skipped"
+}
 
 # Skip apt entirely when everything is already there (fast re-runs).
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  npm_deps
+  exit 0
+fi
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+npm_deps
