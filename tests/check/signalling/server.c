@@ -14,6 +14,7 @@
 #include "ws-client.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 
 /* ---------- the protocol ---------- */
 
@@ -382,6 +383,103 @@ GST_START_TEST (test_status_change_ends_sessions)
 
 GST_END_TEST;
 
+/* ---------- the browser page (web_root) ---------- */
+
+/* GET @path from @server: the status, and the body and Content-Type when
+ * wanted. */
+static guint
+http_get (WrtcSignallingServer * server, const gchar * path, gchar ** body,
+    gchar ** type)
+{
+  SoupSession *session = soup_session_new_with_options ("timeout", 10, NULL);
+  gchar *uri = g_strdup_printf ("http://127.0.0.1:%u%s",
+      wrtc_signalling_server_get_port (server), path);
+  SoupMessage *msg = soup_message_new ("GET", uri);
+  GBytes *bytes;
+  guint status;
+
+  fail_unless (msg != NULL, "bad URI %s", uri);
+  bytes = soup_session_send_and_read (session, msg, NULL, NULL);
+  status = soup_message_get_status (msg);
+  if (body)
+    *body = bytes ? g_strndup (g_bytes_get_data (bytes, NULL),
+        g_bytes_get_size (bytes)) : NULL;
+  if (type)
+    *type = g_strdup (soup_message_headers_get_content_type
+        (soup_message_get_response_headers (msg), NULL));
+  if (bytes)
+    g_bytes_unref (bytes);
+  g_object_unref (msg);
+  g_object_unref (session);
+  g_free (uri);
+  return status;
+}
+
+/* Plain GETs get the files of web_root by plain name, and nothing else:
+ * no other type, no hidden file, nothing below or above the folder. */
+GST_START_TEST (test_web_root)
+{
+  WrtcSignallingServerOptions opts = { 0, };
+  WrtcSignallingServer *server;
+  gchar *dir = g_dir_make_tmp ("wrtc-web-XXXXXX", NULL), *sub, *f;
+  gchar *body = NULL, *type = NULL;
+  const gchar *names[] = { "index.html", "app.js", ".hidden.js", "notes.txt" };
+  guint i;
+
+  fail_unless (dir != NULL);
+  for (i = 0; i < G_N_ELEMENTS (names); i++) {
+    f = g_build_filename (dir, names[i], NULL);
+    fail_unless (g_file_set_contents (f, names[i], -1, NULL));
+    g_free (f);
+  }
+  sub = g_build_filename (dir, "sub", NULL);
+  fail_unless (g_mkdir (sub, 0700) == 0);
+  f = g_build_filename (sub, "x.js", NULL);
+  fail_unless (g_file_set_contents (f, "x", -1, NULL));
+
+  opts.host = "127.0.0.1";
+  opts.web_root = dir;
+  server = wrtc_signalling_server_new (&opts, NULL);
+  fail_unless (server != NULL);
+  fail_unless_equals_int (http_get (server, "/", &body, &type), 200);
+  fail_unless_equals_string (body, "index.html");
+  fail_unless_equals_string (type, "text/html");
+  g_free (body);
+  g_free (type);
+  fail_unless_equals_int (http_get (server, "/app.js", &body, &type), 200);
+  fail_unless_equals_string (body, "app.js");
+  fail_unless_equals_string (type, "text/javascript");
+  g_free (body);
+  g_free (type);
+  fail_unless_equals_int (http_get (server, "/missing.js", NULL, NULL), 404);
+  fail_unless_equals_int (http_get (server, "/.hidden.js", NULL, NULL), 404);
+  fail_unless_equals_int (http_get (server, "/notes.txt", NULL, NULL), 404);
+  fail_unless_equals_int (http_get (server, "/sub/x.js", NULL, NULL), 404);
+  fail_unless_equals_int (http_get (server, "/%2e%2e/README.md", NULL, NULL),
+      404);
+  wrtc_signalling_server_free (server);
+
+  /* without web_root a plain GET is what it always was */
+  opts.web_root = NULL;
+  server = wrtc_signalling_server_new (&opts, NULL);
+  fail_unless (server != NULL);
+  fail_unless_equals_int (http_get (server, "/index.html", NULL, NULL), 400);
+  wrtc_signalling_server_free (server);
+
+  fail_unless (g_remove (f) == 0 && g_rmdir (sub) == 0);
+  for (i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_free (f);
+    f = g_build_filename (dir, names[i], NULL);
+    g_remove (f);
+  }
+  g_rmdir (dir);
+  g_free (f);
+  g_free (sub);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 signalling_server_suite (void)
 {
@@ -397,6 +495,7 @@ signalling_server_suite (void)
   tcase_add_test (tc, test_garbage_dropped);
   tcase_add_test (tc, test_listener);
   tcase_add_test (tc, test_status_change_ends_sessions);
+  tcase_add_test (tc, test_web_root);
   return s;
 }
 
