@@ -35,12 +35,12 @@ typedef struct
   guint16 port;                 /* 0: the system picks a free port */
   const gchar *cert_file;       /* PEM certificate (may hold the key): wss:// */
   const gchar *key_file;        /* PEM private key, when not in cert_file */
-  const gchar *web_root;        /* folder of files served over plain HTTP GET
-                                 * (the browser page); NULL: none */
   guint64 max_message_size;     /* largest incoming message, bytes */
   guint max_queue;              /* messages waiting for one peer */
   guint64 max_queue_bytes;      /* bytes waiting for one peer */
   guint ping_interval;          /* seconds between keep-alive pings */
+  const gchar *web_root;        /* folder of files served over plain HTTP GET
+                                 * (the browser page); NULL: none */
 } WrtcSignallingServerOptions;
 
 typedef struct _WrtcSignallingServer WrtcSignallingServer;
