@@ -32,18 +32,42 @@
 
 static const guint sizes[] = { 64, 1500, 8192, 65507 };
 
-/* --check limits on the added-instruction ratio, per buffer size. Issue
- * 12's targets (0.25 at 64 B, 0.5 above) are in wall and CPU time, and are
- * not met in instructions: this tree measures 0.65, 0.65, 0.69 and 0.54
- * (repeat runs differ by about 0.01), main before issue 12 0.70, 0.70, 0.78
- * and 0.55 in steady state and 1.4 at 65507 B once framemux's task packed
- * and split every frame, issue 2's tree 0.38, 0.39, 0.39 and 0.49. The
- * limits sit between this tree and main's regression, which fails the 64
- * and 8192 B rows (1500 B by a small margin only), and the split mode fails
- * the 65507 B row. */
-static const gdouble limits[G_N_ELEMENTS (sizes)] = { 0.68, 0.68, 0.74,
-  0.60
+/* --check limits on the added-instruction ratio, per buffer size, for the
+ * GStreamer minor version they were calibrated on: gdppay ! gdpdepay and
+ * the core's pad push cost differ between versions, so the ratio does too.
+ * Issue 12's targets (0.25 at 64 B, 0.5 above) are in wall and CPU time,
+ * and are not met in instructions. On 1.22 this tree measures 0.65, 0.65,
+ * 0.69 and 0.54 (repeat runs differ by about 0.01), main before issue 12
+ * 0.70, 0.70, 0.78 and 0.55 in steady state and 1.4 at 65507 B once
+ * framemux's task packed and split every frame, issue 2's tree 0.38, 0.39,
+ * 0.39 and 0.49. The 1.22 limits sit between this tree and main's
+ * regression, which fails the 64 and 8192 B rows (1500 B by a small margin
+ * only), and the split mode fails the 65507 B row. On 1.26.2 (Debian
+ * trixie, tools/trixie.sh) the same tree measures 0.744, 0.722, 0.751 and
+ * 0.541; its limits are those plus about 0.03. Other versions: figures
+ * only, the test reports itself skipped. */
+typedef struct
+{
+  guint minor;
+  gdouble limits[G_N_ELEMENTS (sizes)];
+} RatioLimits;
+
+static const RatioLimits ratio_limits[] = {
+  {22, {0.68, 0.68, 0.74, 0.60}},
+  {26, {0.77, 0.75, 0.78, 0.58}},
 };
+
+static const gdouble *
+limits_for_this_gstreamer (void)
+{
+  guint major, minor, micro, nano, i;
+
+  gst_version (&major, &minor, &micro, &nano);
+  for (i = 0; major == 1 && i < G_N_ELEMENTS (ratio_limits); i++)
+    if (ratio_limits[i].minor == minor)
+      return ratio_limits[i].limits;
+  return NULL;
+}
 
 #define DEFAULT_BUFFERS 500
 #define WARMUP_BUFFERS 200
@@ -253,6 +277,7 @@ run_parent (guint n, gboolean check)
   gdouble per_buf[G_N_ELEMENTS (sizes)][BENCH_N_PATHS] = { {0,}, };
   GError *err = NULL;
   GDir *d;
+  const gdouble *limits = limits_for_this_gstreamer ();
   gint status = 0;
   guint s, failures = 0, errors = 0;
   gint64 t0;
@@ -322,7 +347,7 @@ run_parent (guint n, gboolean check)
       bench_path_names[BENCH_GDP], "added mux", "added gdp", "ratio");
   for (s = 0; s < G_N_ELEMENTS (sizes); s++) {
     gdouble *c = per_buf[s];
-    gdouble limit = limits[s];
+    gdouble limit = limits ? limits[s] : G_MAXDOUBLE;
     gdouble frame_added = c[BENCH_FRAME] - c[BENCH_IDENTITY];
     gdouble gdp_added = c[BENCH_GDP] - c[BENCH_IDENTITY];
     gdouble ratio;
@@ -336,7 +361,7 @@ run_parent (guint n, gboolean check)
     ratio = frame_added / gdp_added;
     g_print ("%-8u %12.0f %20.0f %16.0f %11.0f %11.0f %7.3f%s\n", sizes[s],
         c[BENCH_IDENTITY], c[BENCH_FRAME], c[BENCH_GDP], frame_added, gdp_added,
-        ratio, check ? (ratio <= limit ? "  ok" : "  OVER") : "");
+        ratio, check && limits ? (ratio <= limit ? "  ok" : "  OVER") : "");
     if (check && ratio > limit) {
       g_print ("%-8s added instructions of framemux!framedemux at %u B are "
           "%.3f of gdppay!gdpdepay's, the limit is %.2f\n", "", sizes[s],
@@ -344,18 +369,26 @@ run_parent (guint n, gboolean check)
       failures++;
     }
   }
-  if (check)
+  if (check && limits == NULL && errors == 0) {
+    gchar *version = gst_version_string ();
+
+    g_print ("no limits calibrated for %s: figures only\n", version);
+    g_free (version);
+  } else if (check) {
     g_print ("%u%%: Checks: %u, Failures: %u, Errors: %u\n",
         (guint) ((G_N_ELEMENTS (sizes) - MIN (failures + errors,
                     G_N_ELEMENTS (sizes))) * 100 / G_N_ELEMENTS (sizes)),
         (guint) G_N_ELEMENTS (sizes), failures, errors);
+  }
 
   g_free (n_arg);
   g_free (out_opt);
   g_free (dir);
   g_free (self);
   g_free (valgrind);
-  return failures + errors > 0 ? 1 : 0;
+  if (failures + errors > 0)
+    return 1;
+  return check && limits == NULL ? 77 : 0;    /* 77: meson's "skipped" */
 }
 
 int

@@ -3,7 +3,8 @@
 # a bulk connection each way plus short-lived connections opened and closed
 # continuously, every byte checked; RSS / fd / thread figures printed.
 #   tools/soak.sh [--minutes N] [other wrtcframe-soak options]   (default 30)
-# Builds ./build if needed; exits non-zero on any failure.
+# Builds ./build (or $WRTC_SOAK_BUILD) if needed; exits non-zero on any
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,12 +17,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[ -d build ] || meson setup build >/dev/null
-ninja -C build tests/soak/wrtcframe-soak ext/webrtc/libgstwrtcframewebrtc.so \
+b=${WRTC_SOAK_BUILD:-build}
+[ -d "$b" ] || meson setup "$b" >/dev/null
+ninja -C "$b" tests/soak/wrtcframe-soak ext/webrtc/libgstwrtcframewebrtc.so \
   gst/wrtcframe/libgstwrtcframe.so >/dev/null
 
 export GST_PLUGIN_SYSTEM_PATH_1_0=
-export GST_PLUGIN_PATH_1_0="$PWD/build/gst/wrtcframe:$PWD/build/ext:$PWD/build/tests/check/system-plugins${WRTC_EXTRA_PLUGINS:+:$WRTC_EXTRA_PLUGINS}"
-export GST_REGISTRY="$PWD/build/tests/soak/registry.bin"
+export GST_PLUGIN_PATH_1_0="$PWD/$b/gst/wrtcframe:$PWD/$b/ext:$PWD/$b/tests/check/system-plugins${WRTC_EXTRA_PLUGINS:+:$WRTC_EXTRA_PLUGINS}"
+export GST_REGISTRY="$PWD/$b/tests/soak/registry.bin"
 export GST_DEBUG="${GST_DEBUG:-*:1}"
-exec build/tests/soak/wrtcframe-soak --seconds $((minutes * 60)) "${args[@]}"
+exec "$b/tests/soak/wrtcframe-soak" --seconds $((minutes * 60)) "${args[@]}"
