@@ -67,7 +67,10 @@
  * channel before posting EOS. On GStreamer 1.22.0 to 1.22.2, where closing
  * can lose the last messages, it closes only with credit active (framemux
  * then sends EOS once everything was acknowledged); otherwise it leaves
- * the channel open, posts one warning and completes EOS. A channel closed
+ * the channel open, posts one warning and completes EOS. There, a channel
+ * that never sent anything is left alone too (closing it can deadlock);
+ * from 1.22.3 on EOS waits for it to open, as a buffer would, and closes
+ * it, so the peer sees the (empty) stream end. A channel closed
  * by the peer, or failing, or a failed connection, ends rendering and the
  * drain with an error that says so. A channel awaited from the peer that
  * has not come after 5 s makes the element warn once (set
@@ -437,9 +440,10 @@ read_peer_message (GstElement * element, GBytes * data)
 }
 
 /* 1.22.0 .. 1.22.2 can lose a channel's last messages when it is closed
- * right behind them (fixed in 1.22.3). Checked on the library in use. */
+ * right behind them, and can deadlock closing a channel that never sent
+ * data (both fixed in 1.22.3). Checked on the library in use. */
 static gboolean
-runtime_close_loses_data (void)
+runtime_has_close_bugs (void)
 {
   guint major, minor, micro, nano;
 
@@ -553,8 +557,19 @@ drain_and_close (GstDataChannelSink * self)
   guint64 sent;
 
   if (!self->opened) {
-    GST_DEBUG_OBJECT (self, "EOS before the channel opened: nothing to drain");
-    return TRUE;
+    /* Nothing was sent. Closing still tells the peer that the stream has
+     * ended (an empty one), except where closing an unused channel can
+     * deadlock. */
+    GST_OBJECT_LOCK (self);
+    close = self->close_on_eos;
+    GST_OBJECT_UNLOCK (self);
+    if (!close || runtime_has_close_bugs ()) {
+      GST_DEBUG_OBJECT (self, "EOS before anything was sent: the channel "
+          "is left as it is");
+      return TRUE;
+    }
+    if (ensure_open (self) != GST_FLOW_OK)
+      return FALSE;
   }
 
   GST_DEBUG_OBJECT (self, "EOS: draining");
@@ -567,7 +582,7 @@ drain_and_close (GstDataChannelSink * self)
   credit = self->flow_control;
   /* With credit, framemux sends EOS only once the peer's framedemux has
    * acknowledged every byte: closing after the drain loses nothing. */
-  if (close && sent > 0 && !credit && runtime_close_loses_data ()) {
+  if (close && sent > 0 && !credit && runtime_has_close_bugs ()) {
     close = FALSE;
     warn = !self->close_warned;
     self->close_warned = TRUE;
@@ -592,9 +607,13 @@ drain_and_close (GstDataChannelSink * self)
     g_free (version);
   }
 
-  /* webrtcbin 1.22 can deadlock closing a channel that never sent data. */
-  if (close && sent > 0) {
-    while ((ret = wrtc_channel_link_wait_sent (self->link))
+  if (close && sent == 0 && runtime_has_close_bugs ()) {
+    GST_DEBUG_OBJECT (self, "nothing sent: the channel is left open (closing "
+        "it can deadlock before 1.22.3)");
+    close = FALSE;
+  }
+  if (close) {
+    while (sent > 0 && (ret = wrtc_channel_link_wait_sent (self->link))
         == GST_FLOW_FLUSHING) {
       ret = gst_base_sink_wait_preroll (GST_BASE_SINK (self));
       if (ret != GST_FLOW_OK)
