@@ -4,6 +4,7 @@
 #   tools/trixie.sh                 setup (cached), build, the test suite
 #   tools/trixie.sh --soak MINUTES  then the soak (tools/soak.sh) there too
 #   tools/trixie.sh --shell         a shell in the chroot, at the checkout
+#   tools/trixie.sh --run 'CMD'     CMD (bash) in the chroot, at the checkout
 # The root file system is made once with debootstrap --variant=minbase and
 # the packages of tools/install-deps.sh, in $WRTC_TRIXIE_ROOT (default
 # /var/cache/gst-wrtcframe/trixie); delete it to start over. The checkout is
@@ -18,11 +19,14 @@ root=${WRTC_TRIXIE_ROOT:-/var/cache/gst-wrtcframe/trixie}
 mirror=${WRTC_TRIXIE_MIRROR:-http://deb.debian.org/debian}
 soak=0
 shell=0
+run=
 while [ $# -gt 0 ]; do
   case "$1" in
     --soak) soak=${2:?--soak needs minutes}; shift 2 ;;
     --shell) shell=1; shift ;;
-    *) echo "usage: tools/trixie.sh [--soak MINUTES] [--shell]" >&2; exit 2 ;;
+    --run) run=${2:?--run needs a command}; shift 2 ;;
+    *) echo "usage: tools/trixie.sh [--soak MINUTES] [--shell] [--run CMD]" >&2
+       exit 2 ;;
   esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "tools/trixie.sh: needs root (chroot)" >&2; exit 2; }
@@ -81,6 +85,10 @@ fi
 
 if [ "$shell" -eq 1 ]; then
   in_root bash -c 'cd /src && exec bash -i'
+  exit $?
+fi
+if [ -n "$run" ]; then
+  in_root bash -c "cd /src && $run"
   exit $?
 fi
 
